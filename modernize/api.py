@@ -1,0 +1,52 @@
+"""One error shape for the whole API: {"error": {"code", "message", "fields"}}."""
+
+from __future__ import annotations
+
+from django.db import DatabaseError, OperationalError
+from django.db.utils import InterfaceError
+from django.http import JsonResponse
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+
+def error_body(code: str, message: str, fields: dict | None = None) -> dict:
+    return {"error": {"code": code, "message": message, "fields": fields or {}}}
+
+
+def _flatten(detail) -> dict:
+    if isinstance(detail, dict):
+        return {key: [str(m) for m in (value if isinstance(value, list) else [value])] if not isinstance(value, dict) else _flatten(value) for key, value in detail.items()}
+    return {"non_field_errors": [str(m) for m in (detail if isinstance(detail, list) else [detail])]}
+
+
+def exception_handler(exc, context):
+    if isinstance(exc, (OperationalError, InterfaceError)):
+        return Response(error_body("database_unavailable", "The database is unavailable; retry shortly."), status=503)
+    if isinstance(exc, DatabaseError) and "statement timeout" in str(exc):
+        return Response(error_body("query_timeout", "The query took too long and was cancelled."), status=503)
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        return None
+    if isinstance(exc, exceptions.ValidationError):
+        fields = _flatten(exc.detail)
+        first_field = next(iter(fields), "non_field_errors")
+        first = fields[first_field]
+        first_message = first[0] if isinstance(first, list) and first else str(first)
+        message = first_message if first_field == "non_field_errors" else f"{first_field}: {first_message}"
+        response.data = error_body("invalid", message, fields)
+    else:
+        detail = getattr(exc, "detail", str(exc))
+        code = getattr(exc, "default_code", "error")
+        if hasattr(detail, "code") and detail.code:
+            code = detail.code
+        response.data = error_body(str(code), str(detail))
+    return response
+
+
+def json_404(request, exception=None):
+    return JsonResponse(error_body("not_found", "Not found."), status=status.HTTP_404_NOT_FOUND)
+
+
+def json_500(request):
+    return JsonResponse(error_body("server_error", "Internal server error."), status=500)

@@ -1,0 +1,9 @@
+from django.apps import AppConfig
+
+
+class TenancyConfig(AppConfig):
+    name = "tenancy"
+    default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self):
+        from tenancy import checks  # noqa: F401  (registers the system checks)

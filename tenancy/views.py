@@ -1,0 +1,60 @@
+from django.contrib.auth import authenticate
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import serializers, status
+from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework.response import Response
+from rest_framework.throttling import ScopedRateThrottle
+from rest_framework.views import APIView
+
+from modernize.api import error_body
+from modernize.security.models import SecurityAuditLog
+from modernize.security.services import security_event_record
+from tenancy.authentication import token_from_header
+from tenancy.services import api_token_create, api_token_revoke
+
+
+class TokenCreateInput(serializers.Serializer):
+    email = serializers.EmailField()
+    password = serializers.CharField(trim_whitespace=False, max_length=256)
+
+
+class TokenCreateView(APIView):
+    """Exchange email and password for an API token."""
+
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "login"
+
+    @extend_schema(request=TokenCreateInput, responses={201: inline_serializer("TokenOutput", {"token": serializers.CharField(), "expires_at": serializers.DateTimeField()})})
+    def post(self, request):
+        data = TokenCreateInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        email = data.validated_data["email"].lower()
+        user = authenticate(request._request, email=email, password=data.validated_data["password"])
+        if user is None:
+            security_event_record(
+                event_type="login_failed",
+                event_category=SecurityAuditLog.Category.AUTHENTICATION,
+                severity=SecurityAuditLog.Severity.WARNING,
+                description="Failed API login.",
+                request=request._request,
+                details={"email_domain": email.rsplit("@", 1)[-1]},
+            )
+            return Response(error_body("invalid_credentials", "Email or password is wrong."), status=status.HTTP_401_UNAUTHORIZED)
+        key, token = api_token_create(user=user)
+        return Response({"token": key, "expires_at": token.expires_at}, status=status.HTTP_201_CREATED)
+
+
+class TokenRevokeView(APIView):
+    """Revoke the token used to authenticate this request."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(request=None, responses={204: None})
+    def post(self, request):
+        key = token_from_header(request._request)
+        if key is None:
+            return Response(error_body("no_token", "Authenticate with the token to revoke."), status=status.HTTP_400_BAD_REQUEST)
+        api_token_revoke(key=key)
+        return Response(status=status.HTTP_204_NO_CONTENT)
