@@ -7,6 +7,8 @@ through the `default` alias, which is the runtime role here.
 
 import os
 
+from dataclasses import dataclass
+
 import pytest
 from django.conf import settings
 from django.db import connections
@@ -29,3 +31,70 @@ def django_db_setup(django_test_environment, django_db_blocker):
         for alias in connections:
             connections[alias].close()
         owner.creation.destroy_test_db(old_name, verbosity=0, keepdb=False)
+
+
+PASSWORD = "correct horse battery staple"
+
+
+@dataclass
+class Tenant:
+    account: object
+    engagements: list
+    users: dict  # role -> User
+
+    @property
+    def id(self):
+        return self.account.id
+
+
+@dataclass
+class World:
+    a: Tenant
+    b: Tenant
+    platform_admin: object
+    password: str = PASSWORD
+
+    @property
+    def tenants(self):
+        return [self.a, self.b]
+
+
+def _build_tenant(label: str) -> Tenant:
+    from seeding.factories.tenancy import (
+        ClientAccountFactory,
+        ClientMembershipFactory,
+        EngagementAssignmentFactory,
+        EngagementFactory,
+        UserFactory,
+    )
+
+    account = ClientAccountFactory(name=f"Tenant {label.upper()}", slug=f"tenant-{label}")
+    engagements = [EngagementFactory(client_account=account, name=f"{label.upper()} engagement {i}") for i in (1, 2)]
+    users = {}
+    for role in ("client_admin", "engagement_manager", "analyst", "viewer"):
+        user = UserFactory(email=f"{role}@{label}.example", is_staff=True)
+        ClientMembershipFactory(client_account=account, user=user, role=role)
+        if role in ("analyst", "viewer"):
+            EngagementAssignmentFactory(engagement=engagements[0], user=user)
+        users[role] = user
+    return Tenant(account=account, engagements=engagements, users=users)
+
+
+@pytest.fixture(scope="session")
+def world(django_db_setup, django_db_blocker) -> World:
+    """Two committed tenants (A, B) with two engagements and one user per role each.
+
+    Written once through the owner (platform context) and committed, so both the owner
+    and the runtime connection see it from inside every test's transaction.
+    """
+    from seeding.factories.tenancy import UserFactory
+    from tenancy.context import platform_context
+
+    with django_db_blocker.unblock():
+        with platform_context(reason="tests: build the shared tenant world"):
+            world = World(
+                a=_build_tenant("a"),
+                b=_build_tenant("b"),
+                platform_admin=UserFactory(email="platform@modernize.example", is_staff=True, is_superuser=True, is_platform_admin=True),
+            )
+    return world
