@@ -38,7 +38,6 @@ def rls_covered_tables() -> set[str]:
     return covered
 
 
-@checks.register(checks.Tags.database, "tenancy")
 @checks.register("tenancy")
 def check_every_tenant_table_has_rls(app_configs=None, **kwargs):
     covered = rls_covered_tables()
