@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.db import DatabaseError, OperationalError
+from django.db import DatabaseError, IntegrityError, OperationalError, connections, transaction
 from django.db.utils import InterfaceError
 from django.http import JsonResponse
 from rest_framework import exceptions, status
@@ -20,7 +20,18 @@ def _flatten(detail) -> dict:
     return {"non_field_errors": [str(m) for m in (detail if isinstance(detail, list) else [detail])]}
 
 
+def _rollback_request_transaction() -> None:
+    # The tenant middleware's transaction would otherwise commit what the view wrote
+    # before it failed (DRF only does this itself under ATOMIC_REQUESTS).
+    for alias in ("default", "owner"):
+        if connections[alias].in_atomic_block:
+            transaction.set_rollback(True, using=alias)
+
+
 def exception_handler(exc, context):
+    _rollback_request_transaction()
+    if isinstance(exc, IntegrityError):
+        return Response(error_body("conflict", "The change conflicts with existing data (a unique or reference rule)."), status=409)
     if isinstance(exc, (OperationalError, InterfaceError)):
         return Response(error_body("database_unavailable", "The database is unavailable; retry shortly."), status=503)
     if isinstance(exc, DatabaseError) and "statement timeout" in str(exc):

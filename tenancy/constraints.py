@@ -42,8 +42,9 @@ class TenantForeignKey(BaseConstraint):
 
     def constraint_sql(self, model, schema_editor):
         name, local, parent, remote = self._parts(model, schema_editor)
-        # Deferred like Django's own FKs, so cascades and bulk loads may order rows freely.
-        return f"CONSTRAINT {name} FOREIGN KEY ({local}) REFERENCES {parent} ({remote}) DEFERRABLE INITIALLY DEFERRED"
+        # Immediate, unlike Django's deferred FKs: a cross-tenant reference fails at the
+        # statement that makes it, with an error naming the constraint.
+        return f"CONSTRAINT {name} FOREIGN KEY ({local}) REFERENCES {parent} ({remote})"
 
     def create_sql(self, model, schema_editor):
         return Statement(

@@ -46,3 +46,63 @@ def memberships_for_user(user) -> list[MembershipView]:
         )
         for m in memberships
     ]
+
+
+def rls_status_rows() -> list[dict]:
+    """One row per table of the public schema: tenant or not, RLS flags, policies, covered.
+
+    A tenant table is covered when RLS is enabled and forced and a ``tenant_isolation``
+    policy for application_role applies to ALL commands. Read from the catalog through
+    the owner connection.
+    """
+    from django.db import connections
+
+    from tenancy.checks import tenant_tables
+    from tenancy.rls import APPLICATION_ROLE, TENANT_POLICY
+
+    tenant = tenant_tables()
+    with connections["owner"].cursor() as cursor:
+        cursor.execute(
+            """
+            SELECT c.relname, c.relrowsecurity, c.relforcerowsecurity,
+                   coalesce(json_agg(json_build_object('name', p.polname, 'command',
+                       CASE p.polcmd WHEN '*' THEN 'ALL' WHEN 'r' THEN 'SELECT' WHEN 'a' THEN 'INSERT'
+                                     WHEN 'w' THEN 'UPDATE' WHEN 'd' THEN 'DELETE' END,
+                       'permissive', p.polpermissive,
+                       'roles', (SELECT coalesce(array_agg(CASE WHEN r = 0 THEN 'public' ELSE pg_get_userbyid(r) END ORDER BY 1), '{}')
+                                   FROM unnest(p.polroles) AS r),
+                       'using', pg_get_expr(p.polqual, p.polrelid),
+                       'with_check', pg_get_expr(p.polwithcheck, p.polrelid)) ORDER BY p.polname)
+                     FILTER (WHERE p.polname IS NOT NULL), '[]')
+              FROM pg_class c
+              JOIN pg_namespace n ON n.oid = c.relnamespace AND n.nspname = current_schema()
+              LEFT JOIN pg_policy p ON p.polrelid = c.oid
+             WHERE c.relkind IN ('r', 'p')
+             GROUP BY c.relname, c.relrowsecurity, c.relforcerowsecurity
+             ORDER BY c.relname
+            """
+        )
+        rows = []
+        for table, enabled, forced, policies in cursor.fetchall():
+            if isinstance(policies, str):
+                import json
+
+                policies = json.loads(policies)
+            is_tenant = table in tenant
+            has_tenant_policy = any(
+                p["name"] == TENANT_POLICY and p["command"] == "ALL" and APPLICATION_ROLE in p["roles"]
+                and p["using"] and p["with_check"]
+                for p in policies
+            )
+            rows.append(
+                {
+                    "table": table,
+                    "tenant_table": is_tenant,
+                    "model": tenant.get(table),
+                    "rls_enabled": enabled,
+                    "rls_forced": forced,
+                    "policies": policies,
+                    "covered": bool(enabled and forced and has_tenant_policy) if is_tenant else None,
+                }
+            )
+    return rows

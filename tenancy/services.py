@@ -9,7 +9,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from tenancy.authentication import token_digest
-from tenancy.models import ApiToken
+from tenancy.models import ApiToken, Engagement
 
 
 def api_token_create(*, user) -> tuple[str, ApiToken]:
@@ -34,3 +34,8 @@ def api_token_revoke(*, key: str) -> bool:
     return bool(
         ApiToken.objects.filter(key_digest=token_digest(key), revoked_at__isnull=True).update(revoked_at=timezone.now())
     )
+
+
+def engagement_create(*, client_account_id, name: str, slug: str, **fields) -> Engagement:
+    """Create an engagement of the client account in context (RLS refuses any other)."""
+    return Engagement.objects.create(client_account_id=client_account_id, name=name, slug=slug, **fields)

@@ -10,7 +10,11 @@ from modernize.api import error_body
 from modernize.security.models import SecurityAuditLog
 from modernize.security.services import security_event_record
 from tenancy.authentication import token_from_header
-from tenancy.services import api_token_create, api_token_revoke
+from rest_framework.exceptions import PermissionDenied
+
+from tenancy.models import Engagement
+from tenancy.serializers import EngagementInput, EngagementOutput, MembershipOutput
+from tenancy.services import api_token_create, api_token_revoke, engagement_create
 
 
 class TokenCreateInput(serializers.Serializer):
@@ -58,3 +62,46 @@ class TokenRevokeView(APIView):
             return Response(error_body("no_token", "Authenticate with the token to revoke."), status=status.HTTP_400_BAD_REQUEST)
         api_token_revoke(key=key)
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class TenantRequiredMixin:
+    """Views that need a tenant: answer 403 with a sentence when the request has none."""
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        if getattr(request._request, "tenant", None) is None:
+            raise PermissionDenied("No client account selected: you are not a member of any client account (send X-Client-Account-Id).")
+
+
+class MeView(APIView):
+    """Who the caller is and which client accounts they may select."""
+
+    @extend_schema(responses={200: inline_serializer("Me", {"id": serializers.UUIDField(), "email": serializers.EmailField(), "is_platform_admin": serializers.BooleanField(), "client_account_id": serializers.UUIDField(allow_null=True), "memberships": MembershipOutput(many=True)})})
+    def get(self, request):
+        tenant = getattr(request._request, "tenant", None)
+        memberships = getattr(request._request, "memberships", [])
+        return Response(
+            {
+                "id": request.user.pk,
+                "email": request.user.email,
+                "is_platform_admin": request.user.is_platform_admin,
+                "client_account_id": tenant.client_account_id if tenant else None,
+                "memberships": MembershipOutput(memberships, many=True).data,
+            }
+        )
+
+
+class EngagementListCreateView(TenantRequiredMixin, APIView):
+    """The engagements of the client account in context."""
+
+    @extend_schema(responses={200: EngagementOutput(many=True)})
+    def get(self, request):
+        engagements = Engagement.objects.order_by("name")
+        return Response({"results": EngagementOutput(engagements, many=True).data})
+
+    @extend_schema(request=EngagementInput, responses={201: EngagementOutput})
+    def post(self, request):
+        data = EngagementInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        engagement = engagement_create(client_account_id=request._request.tenant.client_account_id, **data.validated_data)
+        return Response(EngagementOutput(engagement).data, status=status.HTTP_201_CREATED)

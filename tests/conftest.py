@@ -41,6 +41,7 @@ class Tenant:
     account: object
     engagements: list
     users: dict  # role -> User
+    spare_user: object  # committed, member of nothing
 
     @property
     def id(self):
@@ -77,7 +78,8 @@ def _build_tenant(label: str) -> Tenant:
         if role in ("analyst", "viewer"):
             EngagementAssignmentFactory(engagement=engagements[0], user=user)
         users[role] = user
-    return Tenant(account=account, engagements=engagements, users=users)
+    spare = UserFactory(email=f"spare@{label}.example")
+    return Tenant(account=account, engagements=engagements, users=users, spare_user=spare)
 
 
 @pytest.fixture(scope="session")
