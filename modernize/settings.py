@@ -81,6 +81,9 @@ DATA_DIR = Path(env.str("MODERNIZE_DATA_DIR", default=str(BASE_DIR / ".pgdata"))
 CONN_MAX_AGE = env.int("CONN_MAX_AGE", default=0)
 DB_CONNECT_TIMEOUT = env.int("DB_CONNECT_TIMEOUT", default=5)
 DB_STATEMENT_TIMEOUT_MS = env.int("DB_STATEMENT_TIMEOUT_MS", default=15000)
+# Behind PgBouncer in transaction mode a server connection changes between transactions,
+# so psycopg must not keep prepared statements on it.
+DB_TRANSACTION_POOLER = env.bool("DB_TRANSACTION_POOLER", default=False)
 
 if env.str("DATABASE_URL", default=""):
     _owner = env.db("DATABASE_URL")
@@ -106,7 +109,11 @@ def _database(settings: dict, *, dependencies: list[str]) -> dict:
         "ENGINE": "django.db.backends.postgresql",
         "CONN_MAX_AGE": CONN_MAX_AGE,
         "CONN_HEALTH_CHECKS": True,
-        "OPTIONS": {"connect_timeout": DB_CONNECT_TIMEOUT, **settings.get("OPTIONS", {})},
+        "OPTIONS": {
+            "connect_timeout": DB_CONNECT_TIMEOUT,
+            **({"prepare_threshold": None} if DB_TRANSACTION_POOLER else {}),
+            **settings.get("OPTIONS", {}),
+        },
         # Both aliases point at one database: the owner creates the test database and
         # migrates it; the runtime alias then mirrors its NAME (same host/port/name).
         "TEST": {"DEPENDENCIES": dependencies},

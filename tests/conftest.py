@@ -53,6 +53,7 @@ class World:
     a: Tenant
     b: Tenant
     platform_admin: object
+    multi_user: object  # client_admin of A (older membership) and viewer of B
     password: str = PASSWORD
 
     @property
@@ -89,7 +90,7 @@ def world(django_db_setup, django_db_blocker) -> World:
     Written once through the owner (platform context) and committed, so both the owner
     and the runtime connection see it from inside every test's transaction.
     """
-    from seeding.factories.tenancy import UserFactory
+    from seeding.factories.tenancy import ClientMembershipFactory, UserFactory
     from tenancy.context import platform_context
 
     with django_db_blocker.unblock():
@@ -98,5 +99,8 @@ def world(django_db_setup, django_db_blocker) -> World:
                 a=_build_tenant("a"),
                 b=_build_tenant("b"),
                 platform_admin=UserFactory(email="platform@modernize.example", is_staff=True, is_superuser=True, is_platform_admin=True),
+                multi_user=UserFactory(email="multi@consultancy.example", is_staff=True),
             )
+            ClientMembershipFactory(client_account=world.a.account, user=world.multi_user, role="client_admin")
+            ClientMembershipFactory(client_account=world.b.account, user=world.multi_user, role="viewer")
     return world
