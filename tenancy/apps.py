@@ -6,4 +6,4 @@ class TenancyConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
-        from tenancy import checks  # noqa: F401  (registers the system checks)
+        from tenancy import checks, schema  # noqa: F401  (register system checks and OpenAPI extensions)

@@ -35,9 +35,25 @@ def runtime_role_problem(alias: str = RUNTIME_ALIAS) -> str | None:
     return None
 
 
+def vector_extension_problem(alias: str = RUNTIME_ALIAS) -> str | None:
+    """One sentence saying how to get pgvector when the database lacks it, or None."""
+    with connections[alias].cursor() as cursor:
+        cursor.execute(
+            "SELECT (SELECT extversion FROM pg_extension WHERE extname = 'vector'),"
+            " EXISTS (SELECT 1 FROM pg_available_extensions WHERE name = 'vector')"
+        )
+        installed, available = cursor.fetchone()
+    if installed:
+        return None
+    if available:
+        return "The vector extension is not installed in this database: run `CREATE EXTENSION vector;` as a superuser (or a role allowed to), then `manage.py migrate`."
+    return "PostgreSQL has no pgvector: install it on the database server (e.g. `apt-get install postgresql-<version>-pgvector`, or a managed service's vector option), then run `CREATE EXTENSION vector;`."
+
+
 def ensure_runtime_role_is_safe() -> None:
-    """Raise ImproperlyConfigured (one sentence) when the runtime role would bypass RLS."""
-    problem = runtime_role_problem()
+    """Raise ImproperlyConfigured (one sentence) when the runtime role would bypass RLS
+    or the database lacks pgvector."""
+    problem = vector_extension_problem() or runtime_role_problem()
     connections[RUNTIME_ALIAS].close()
     if problem:
         raise ImproperlyConfigured(problem)
