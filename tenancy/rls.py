@@ -176,3 +176,68 @@ class CreateApplicationRole(_SQLOperation):
 
     def describe(self):
         return f"Create {APPLICATION_ROLE} if missing"
+
+
+ENGAGEMENTS_SETTING = "(SELECT nullif(current_setting('app.engagement_ids', true), ''))"
+ROLE_SETTING = "(SELECT current_setting('app.role', true))"
+ENGAGEMENT_POLICY = "engagement_access"
+VIEWER_POLICIES = ("viewer_no_insert", "viewer_no_update", "viewer_no_delete")
+
+
+def engagement_rls_sql(table: str, *, column: str = "engagement_id", viewers_read_only: bool = True) -> tuple[list[str], list[str]]:
+    """Forward and reverse SQL of the role-based policies inside one client account.
+
+    ``engagement_access`` is RESTRICTIVE, so it narrows the tenant policy and never widens
+    it: rows of an engagement outside ``app.engagement_ids`` are invisible and cannot be
+    written; client-level rows (engagement NULL) stay visible to every member; an empty
+    setting (client admins, engagement managers) means every engagement. The settings are
+    sub-selects (InitPlans, evaluated once), and the tenant predicate of
+    ``tenant_isolation`` stays the index condition.
+    """
+    t = _q(table)
+    c = _q(column)
+    predicate = f"({c} IS NULL OR {ENGAGEMENTS_SETTING} IS NULL OR {c} = ANY ({ENGAGEMENTS_SETTING}::uuid[]))"
+    not_viewer = f"({ROLE_SETTING} IS DISTINCT FROM 'viewer')"
+    forward = [
+        f"CREATE POLICY {ENGAGEMENT_POLICY} ON {t} AS RESTRICTIVE FOR ALL TO {APPLICATION_ROLE} USING {predicate} WITH CHECK {predicate}",
+    ]
+    reverse = [f"DROP POLICY IF EXISTS {ENGAGEMENT_POLICY} ON {t}"]
+    if viewers_read_only:
+        forward += [
+            f"CREATE POLICY viewer_no_insert ON {t} AS RESTRICTIVE FOR INSERT TO {APPLICATION_ROLE} WITH CHECK {not_viewer}",
+            f"CREATE POLICY viewer_no_update ON {t} AS RESTRICTIVE FOR UPDATE TO {APPLICATION_ROLE} USING {not_viewer} WITH CHECK {not_viewer}",
+            f"CREATE POLICY viewer_no_delete ON {t} AS RESTRICTIVE FOR DELETE TO {APPLICATION_ROLE} USING {not_viewer}",
+        ]
+        reverse = [f"DROP POLICY IF EXISTS {name} ON {t}" for name in VIEWER_POLICIES] + reverse
+    return forward, reverse
+
+
+class EnableEngagementRLS(_SQLOperation):
+    """Role-based access inside a client account for one engagement-scoped table.
+
+    ``column`` is the engagement key (``id`` for engagements itself). With
+    ``viewers_read_only`` (the default) the viewer role may read but not write.
+    Apply after ``EnableTenantRLS`` on the same table.
+    """
+
+    def __init__(self, table: str, column: str = "engagement_id", viewers_read_only: bool = True):
+        self.table = table
+        self.column = column
+        self.viewers_read_only = viewers_read_only
+
+    def deconstruct(self):
+        kwargs = {}
+        if self.column != "engagement_id":
+            kwargs["column"] = self.column
+        if not self.viewers_read_only:
+            kwargs["viewers_read_only"] = False
+        return (self.__class__.__qualname__, [self.table], kwargs)
+
+    def forward_sql(self):
+        return engagement_rls_sql(self.table, column=self.column, viewers_read_only=self.viewers_read_only)[0]
+
+    def reverse_sql(self):
+        return engagement_rls_sql(self.table, column=self.column, viewers_read_only=self.viewers_read_only)[1]
+
+    def describe(self):
+        return f"Enable engagement/role row-level security on {self.table}"

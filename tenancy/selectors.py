@@ -51,16 +51,18 @@ def memberships_for_user(user) -> list[MembershipView]:
 def rls_status_rows() -> list[dict]:
     """One row per table of the public schema: tenant or not, RLS flags, policies, covered.
 
-    A tenant table is covered when RLS is enabled and forced and a ``tenant_isolation``
-    policy for application_role applies to ALL commands. Read from the catalog through
+    A tenant table is covered when RLS is enabled and forced, a ``tenant_isolation``
+    policy for application_role applies to ALL commands and, for engagement-scoped
+    tables, the restrictive ``engagement_access`` policy exists. Read from the catalog through
     the owner connection.
     """
     from django.db import connections
 
-    from tenancy.checks import tenant_tables
-    from tenancy.rls import APPLICATION_ROLE, TENANT_POLICY
+    from tenancy.checks import engagement_tables, tenant_tables
+    from tenancy.rls import APPLICATION_ROLE, ENGAGEMENT_POLICY, TENANT_POLICY
 
     tenant = tenant_tables()
+    engagement_scoped = engagement_tables()
     with connections["owner"].cursor() as cursor:
         cursor.execute(
             """
@@ -94,15 +96,24 @@ def rls_status_rows() -> list[dict]:
                 and p["using"] and p["with_check"]
                 for p in policies
             )
+            needs_engagement_policy = table in engagement_scoped
+            has_engagement_policy = any(
+                p["name"] == ENGAGEMENT_POLICY and not p["permissive"] and APPLICATION_ROLE in p["roles"] for p in policies
+            )
             rows.append(
                 {
                     "table": table,
                     "tenant_table": is_tenant,
+                    "engagement_scoped": needs_engagement_policy,
                     "model": tenant.get(table),
                     "rls_enabled": enabled,
                     "rls_forced": forced,
                     "policies": policies,
-                    "covered": bool(enabled and forced and has_tenant_policy) if is_tenant else None,
+                    "covered": (
+                        bool(enabled and forced and has_tenant_policy and (has_engagement_policy or not needs_engagement_policy))
+                        if is_tenant
+                        else None
+                    ),
                 }
             )
     return rows

@@ -53,7 +53,7 @@ class World:
     a: Tenant
     b: Tenant
     platform_admin: object
-    multi_user: object  # client_admin of A (older membership) and viewer of B
+    multi_user: object  # client_admin of A (older membership) and engagement_manager of B
     password: str = PASSWORD
 
     @property
@@ -102,5 +102,5 @@ def world(django_db_setup, django_db_blocker) -> World:
                 multi_user=UserFactory(email="multi@consultancy.example", is_staff=True),
             )
             ClientMembershipFactory(client_account=world.a.account, user=world.multi_user, role="client_admin")
-            ClientMembershipFactory(client_account=world.b.account, user=world.multi_user, role="viewer")
+            ClientMembershipFactory(client_account=world.b.account, user=world.multi_user, role="engagement_manager")
     return world

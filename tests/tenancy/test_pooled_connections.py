@@ -6,9 +6,8 @@ These run a real gunicorn against the committed world in the test database.
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
-import psycopg
 import pytest
-from django.conf import settings
+from django.db import connections
 
 from tests.live import gunicorn_server, pgbouncer
 
@@ -29,13 +28,13 @@ def _tenants_seen(base, token) -> set[str]:
     return {row["client_account_id"] for row in rows}
 
 
-def _runtime_backends() -> int:
-    db = settings.DATABASES["owner"]
-    with psycopg.connect(host=db["HOST"], port=db["PORT"], dbname=db["NAME"], user=db["USER"], password=db["PASSWORD"]) as conn:
-        return conn.execute(
-            "SELECT count(*) FROM pg_stat_activity WHERE usename = %s AND datname = %s",
-            [settings.DATABASES["default"]["USER"], db["NAME"]],
-        ).fetchone()[0]
+def _server_backends() -> int:
+    """Runtime-role backends on the test database other than this test process's own."""
+    with connections["default"].cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE usename = current_user AND datname = current_database() AND pid <> pg_backend_pid()"
+        )
+        return cursor.fetchone()[0]
 
 
 def test_persistent_connection_alternating_tenants(world, django_db_blocker):
@@ -54,7 +53,7 @@ def test_persistent_connection_alternating_tenants(world, django_db_blocker):
         assert _tenants_seen(base, token_b) == {str(world.b.id)}
         assert _tenants_seen(base, token_a) == {str(world.a.id)}
         # One worker thread with CONN_MAX_AGE: every request above shared one connection.
-        assert _runtime_backends() == 1
+        assert _server_backends() == 1
 
 
 def test_pgbouncer_transaction_pooling_concurrent_tenants(world, django_db_blocker):
