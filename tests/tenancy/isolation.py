@@ -2,6 +2,10 @@
 
 from django.db import connections
 
+from seeding.factories.registry import factory_for
+from tenancy.context import tenant_context
+from tenancy.models import User
+
 
 def foreign_rows(table: str, tenant_column: str, client_account_id) -> list:
     """Rows of ``table`` visible on the runtime connection that belong to another client."""
@@ -16,3 +20,18 @@ def foreign_rows(table: str, tenant_column: str, client_account_id) -> list:
 def assert_isolated(table: str, tenant_column: str, client_account_id) -> None:
     leaked = foreign_rows(table, tenant_column, client_account_id)
     assert not leaked, f"{table}: {len(leaked)} rows of other client accounts visible in the context of {client_account_id}"
+
+
+def make_tenant_row(model, tenant, *, engagement=None):
+    """A fresh row of ``model`` for ``tenant`` (in ``engagement``, default its first),
+    written by its factory inside the tenant's context."""
+    kwargs = {"client_account": tenant.account}
+    for field in model._meta.concrete_fields:
+        if field.name == "engagement":
+            kwargs["engagement"] = engagement or tenant.engagements[0]
+        elif field.is_relation and field.related_model is User:
+            # Users are global rows the runtime role cannot create: use a committed one
+            # that has no membership yet (membership tables are unique per user).
+            kwargs[field.name] = tenant.spare_user
+    with tenant_context(tenant.id):
+        return factory_for(model)(**kwargs)

@@ -12,11 +12,9 @@ import pytest
 from django.apps import apps
 from django.db import DatabaseError, connections, transaction
 
-from seeding.factories.registry import factory_for
 from tenancy.checks import tenant_tables
 from tenancy.context import RUNTIME_ALIAS, tenant_context
-from tenancy.models import User
-from tests.tenancy.isolation import assert_isolated
+from tests.tenancy.isolation import assert_isolated, make_tenant_row
 
 pytestmark = pytest.mark.django_db(databases=["default", "owner"])
 
@@ -29,18 +27,7 @@ def _column(model) -> str:
 
 
 def _make_row(model, tenant):
-    """A fresh row of ``model`` for ``tenant``, written inside the tenant's context."""
-    factory = factory_for(model)
-    kwargs = {"client_account": tenant.account}
-    for field in model._meta.concrete_fields:
-        if field.name == "engagement":
-            kwargs["engagement"] = tenant.engagements[0]
-        elif field.is_relation and field.related_model is User:
-            # Users are global rows the runtime role cannot create: use committed ones
-            # that have no membership yet (membership tables are unique per user).
-            kwargs[field.name] = tenant.spare_user
-    with tenant_context(tenant.id):
-        return factory(**kwargs)
+    return make_tenant_row(model, tenant)
 
 
 def _execute(sql, params) -> int:
