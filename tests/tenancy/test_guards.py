@@ -130,3 +130,28 @@ def test_mutation_skipping_the_context_setting_is_detected(world, django_db_bloc
         with tenant_context(world.b.id):
             with pytest.raises(AssertionError):
                 assert_isolated("engagements", "client_account_id", world.a.id)
+
+
+def test_mutation_removing_the_engagement_predicate_is_detected(world, django_db_blocker):
+    """Drop the engagement predicate for real (committed) and watch the analyst see E2."""
+    from tenancy.models import Engagement
+    from tests.tenancy.test_engagement_access import _engagements_seen
+    from tenancy.rls import engagement_rls_sql
+
+    conninfo = _owner_conninfo()
+    e1, e2 = (e.id for e in world.a.engagements)
+    with django_db_blocker.unblock():
+        assert e2 not in _engagements_seen(Engagement, client=world.a.id, role="analyst", engagement_ids=[e1])
+        with psycopg.connect(conninfo, autocommit=True) as conn:
+            conn.execute("ALTER POLICY engagement_access ON engagements USING (true) WITH CHECK (true)")
+        try:
+            leaked = _engagements_seen(Engagement, client=world.a.id, role="analyst", engagement_ids=[e1])
+            with pytest.raises(AssertionError):
+                assert e2 not in leaked
+        finally:
+            forward, reverse = engagement_rls_sql("engagements", column="id", viewers_read_only=False)
+            with psycopg.connect(conninfo, autocommit=True) as conn:
+                conn.execute(reverse[-1])
+                conn.execute(forward[0])
+            connections["default"].close()
+        assert e2 not in _engagements_seen(Engagement, client=world.a.id, role="analyst", engagement_ids=[e1])
