@@ -183,7 +183,7 @@ REST_FRAMEWORK = {
         "tenancy.authentication.ExpiringTokenAuthentication",
         "tenancy.authentication.SessionAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated", "tenancy.permissions.ViewersReadOnly"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "modernize.api.exception_handler",
     "DEFAULT_THROTTLE_RATES": {

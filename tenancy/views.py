@@ -13,6 +13,7 @@ from tenancy.authentication import token_from_header
 from rest_framework.exceptions import PermissionDenied
 
 from tenancy.models import Engagement
+from tenancy.permissions import ManagersWrite
 from tenancy.serializers import EngagementInput, EngagementOutput, MembershipOutput
 from tenancy.services import api_token_create, api_token_revoke, engagement_create
 
@@ -92,7 +93,9 @@ class MeView(APIView):
 
 
 class EngagementListCreateView(TenantRequiredMixin, APIView):
-    """The engagements of the client account in context."""
+    """The engagements of the client account in context (analysts and viewers: assigned ones)."""
+
+    permission_classes = [IsAuthenticated, ManagersWrite]
 
     @extend_schema(responses={200: EngagementOutput(many=True)})
     def get(self, request):

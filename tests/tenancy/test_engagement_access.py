@@ -106,3 +106,17 @@ def test_analyst_sees_only_assigned_engagements_through_the_api(client, world):
     body = client.get("/api/v1/engagements/", HTTP_AUTHORIZATION=f"Token {token}").json()
     assert [e["id"] for e in body["results"]] == [str(world.a.engagements[0].id)]
 
+
+
+def test_viewer_write_through_the_api_is_403_with_a_clear_message(client, world):
+    client.force_login(world.a.users["viewer"])
+    response = client.post("/api/v1/engagements/", {"name": "X", "slug": "x-new"}, content_type="application/json")
+    assert response.status_code == 403
+    assert "role or higher" in response.json()["error"]["message"]
+
+
+def test_manager_creates_an_engagement_through_the_api(client, world):
+    client.force_login(world.a.users["engagement_manager"])
+    response = client.post("/api/v1/engagements/", {"name": "Cloud Landing Zone", "slug": "landing-zone"}, content_type="application/json")
+    assert response.status_code == 201, response.content
+    assert response.json()["client_account_id"] == str(world.a.id)
