@@ -7,6 +7,7 @@ from django.urls import reverse
 
 from seeding.factories.platforms import PlatformCredentialFactory
 from tenancy.context import tenant_context
+from tenancy.services import api_token_create
 
 pytestmark = pytest.mark.django_db(databases=["default", "owner"])
 
@@ -49,3 +50,21 @@ def test_user_admin_logs_in_by_email(world, client):
     assert 'name="email"' in add.content.decode() and 'name="username"' not in add.content.decode()
     listing = client.get(reverse("admin:tenancy_user_changelist"), {"q": "platform@modernize.example"})
     assert "platform@modernize.example" in listing.content.decode()
+
+
+def test_user_change_page_renders_without_username(world, client):
+    client.force_login(world.platform_admin)
+    page = client.get(reverse("admin:tenancy_user_change", args=[world.a.users["analyst"].pk]))
+    assert page.status_code == 200
+    body = page.content.decode()
+    assert 'name="is_platform_admin"' in body and "analyst@a.example" in body and 'name="username"' not in body
+
+
+def test_api_token_admin_is_read_only_and_hides_the_digest(world, client):
+    key, token = api_token_create(user=world.a.users["analyst"])
+    client.force_login(world.platform_admin)
+    page = client.get(reverse("admin:tenancy_apitoken_change", args=[token.pk]))
+    assert page.status_code == 200
+    body = page.content.decode()
+    assert token.key_prefix in body and token.key_digest not in body and key not in body
+    assert client.get(reverse("admin:tenancy_apitoken_add")).status_code == 403
