@@ -7,17 +7,23 @@ another tenant's, or outside every context) goes through the owner connection.
 
 from __future__ import annotations
 
-from django.http import HttpRequest
+from datetime import datetime, timedelta
 
-from modernize.security.models import SecurityAuditLog
-from tenancy.context import current_platform, current_tenant, platform_context
-from tenancy.models import ROLE_RANK
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import models, router, transaction
+from django.http import HttpRequest
+from django.utils import timezone
+
+from modernize.security.models import ApprovalStatus, RoleChangeApproval, SecurityAuditLog
+from tenancy.context import OWNER_ALIAS, TenantContextError, current_platform, current_tenant, platform_context
+from tenancy.models import ROLE_RANK, ClientMembership, Role, User
 
 Category = SecurityAuditLog.Category
 Severity = SecurityAuditLog.Severity
 
 
-def _request_fields(request: HttpRequest | None) -> dict:
+def request_audit_fields(request: HttpRequest | None) -> dict:
+    """The origin of a request as audit columns: ip (first X-Forwarded-For hop), user agent, path, method."""
     if request is None:
         return {}
     forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
@@ -45,11 +51,14 @@ def security_event_record(
     is_suspicious: bool = False,
     requires_review: bool = False,
     is_blocked: bool = False,
+    durable: bool = False,
 ) -> SecurityAuditLog:
     """Write one security_audit_logs row and return it.
 
     Inside the tenant context of ``client_account_id`` the row joins that transaction;
     otherwise it is written through the owner connection in its own platform transaction.
+    ``durable=True`` (for refusals that are about to raise) writes it outside the caller's
+    transaction, see ``durable_audit_save``.
     """
     tenant = current_tenant()
     if client_account_id is None and tenant is not None and engagement_id is None:
@@ -67,15 +76,29 @@ def security_event_record(
         is_suspicious=is_suspicious,
         requires_review=requires_review or is_suspicious,
         is_blocked=is_blocked,
-        **_request_fields(request),
+        **request_audit_fields(request),
     )
     same_tenant = tenant is not None and client_account_id is not None and str(client_account_id) == tenant.client_account_id
-    if same_tenant or current_platform() is not None:
+    if durable:
+        durable_audit_save(event)
+    elif same_tenant or current_platform() is not None:
         event.save(force_insert=True)
     else:
         with platform_context(reason=f"audit: {event_type}", audit=False):
             event.save(force_insert=True)
     return event
+
+
+def durable_audit_save(row: models.Model) -> None:
+    """Insert an audit row (any tenant's) so that it outlives a rollback of the caller's transaction.
+
+    A refusal is recorded and then raised; the raise rolls back the tenant transaction,
+    so the record goes through the owner connection in a transaction of its own. Inside
+    platform_context the owner connection is already in the caller's transaction, and the
+    row shares its fate.
+    """
+    with transaction.atomic(using=OWNER_ALIAS):
+        row.save(using=OWNER_ALIAS, force_insert=True)
 
 
 def platform_access_record(*, reason: str, actor_id=None) -> SecurityAuditLog:
@@ -144,3 +167,226 @@ def security_violation_record(
         is_suspicious=True,
         is_blocked=is_blocked,
     )
+
+
+# --- Role change approvals ------------------------------------------------------------
+
+ROLE_CHANGE_REQUEST_TTL = timedelta(days=7)
+
+
+class RoleChangeNotAllowed(PermissionDenied):
+    """This user may not request or decide this role change."""
+
+
+class RoleChangeInvalid(ValidationError):
+    """The role change cannot happen as asked (unknown role, already decided, expired, ...)."""
+
+
+def _require_context_for(client_account_id, action: str) -> None:
+    tenant = current_tenant()
+    if tenant is None and current_platform() is None:
+        raise TenantContextError(f"{action} must run inside tenant_context or platform_context.")
+    if tenant is not None and tenant.client_account_id != str(client_account_id):
+        raise TenantContextError(f"{action} concerns client account {client_account_id}, not the tenant in context.")
+
+
+def _membership_role(user_id, client_account_id) -> str | None:
+    """The user's role in the client account if the membership is active, else None."""
+    return (
+        ClientMembership.objects.filter(user_id=user_id, client_account_id=client_account_id, is_active=True)
+        .values_list("role", flat=True)
+        .first()
+    )
+
+
+def role_change_request(
+    *,
+    requested_by: User,
+    target_user: User,
+    client_account_id,
+    requested_role: str,
+    justification: str,
+    request: HttpRequest | None = None,
+    expires_at: datetime | None = None,
+) -> RoleChangeApproval:
+    """Open a PENDING request for ``target_user`` to hold ``requested_role`` in the client account.
+
+    ``current_role`` is the target's active membership role ('' when none). The request
+    expires after ROLE_CHANGE_REQUEST_TTL unless ``expires_at`` says otherwise. Writes a
+    ``role_change_requested`` audit event. Raises RoleChangeNotAllowed when the requester
+    is neither a member of the client account nor a platform admin, RoleChangeInvalid for
+    an unknown or unchanged role, an empty justification or a pending duplicate.
+    """
+    _require_context_for(client_account_id, "role_change_request")
+    if requested_role not in ROLE_RANK:
+        raise RoleChangeInvalid(f"{requested_role!r} is not a role; choose one of {', '.join(ROLE_RANK)}.")
+    if not justification or not justification.strip():
+        raise RoleChangeInvalid("A role change request needs a justification.")
+    if not requested_by.is_platform_admin and _membership_role(requested_by.pk, client_account_id) is None:
+        raise RoleChangeNotAllowed("Only a member of this client account or a platform admin may request a role change in it.")
+    current_role = _membership_role(target_user.pk, client_account_id) or ""
+    if requested_role == current_role or (requested_role == Role.PLATFORM_ADMIN and target_user.is_platform_admin):
+        raise RoleChangeInvalid(f"{target_user} already holds the role {requested_role}.")
+    now = timezone.now()
+    expires_at = expires_at or now + ROLE_CHANGE_REQUEST_TTL
+    if expires_at <= now:
+        raise RoleChangeInvalid("A role change request must expire in the future.")
+    pending = RoleChangeApproval.objects.filter(
+        client_account_id=client_account_id, target_user_id=target_user.pk, status=ApprovalStatus.PENDING
+    ).filter(models.Q(expires_at__isnull=True) | models.Q(expires_at__gt=now))
+    with transaction.atomic(using=router.db_for_write(RoleChangeApproval)):
+        if pending.exists():
+            raise RoleChangeInvalid(f"{target_user} already has a pending role change request in this client account; decide it first.")
+        approval = RoleChangeApproval.objects.create(
+            client_account_id=client_account_id,
+            requested_by=requested_by,
+            target_user=target_user,
+            current_role=current_role,
+            requested_role=requested_role,
+            justification=justification.strip(),
+            requested_at=now,
+            expires_at=expires_at,
+        )
+        security_event_record(
+            event_type="role_change_requested",
+            event_category=Category.ROLE_CHANGE,
+            severity=Severity.WARNING if requested_role == Role.PLATFORM_ADMIN else Severity.INFO,
+            description=f"{requested_by} asked for {target_user} to become {requested_role} (now {current_role or 'none'}).",
+            client_account_id=client_account_id,
+            actor_user_id=requested_by.pk,
+            target_user_id=target_user.pk,
+            request=request,
+            details={"approval_id": str(approval.pk), "current_role": current_role, "requested_role": requested_role},
+        )
+    return approval
+
+
+def _decision_refused(*, approval: RoleChangeApproval, approver: User, decision: str, message: str, request) -> RoleChangeNotAllowed:
+    """Record the refusal durably (the raise rolls the caller back) and build the exception."""
+    security_event_record(
+        event_type="role_change_decision_refused",
+        event_category=Category.AUTHORIZATION,
+        severity=Severity.WARNING,
+        description=f"{approver} may not {decision} the request for {approval.target_user_id} to become {approval.requested_role}.",
+        client_account_id=approval.client_account_id,
+        actor_user_id=approver.pk,
+        target_user_id=approval.target_user_id,
+        request=request,
+        details={"approval_id": str(approval.pk), "decision": decision, "reason": message},
+        requires_review=True,
+        durable=True,
+    )
+    return RoleChangeNotAllowed(message)
+
+
+def _locked_pending(approval: RoleChangeApproval) -> RoleChangeApproval:
+    try:
+        locked = RoleChangeApproval.objects.select_for_update().get(pk=approval.pk)
+    except RoleChangeApproval.DoesNotExist:
+        raise RoleChangeInvalid("This role change request is not visible in the current context.") from None
+    if locked.status != ApprovalStatus.PENDING:
+        raise RoleChangeInvalid(f"This role change request was already {locked.status.lower()}.")
+    return locked
+
+
+def _decision_refusal(approval: RoleChangeApproval, approver: User) -> str | None:
+    """Why ``approver`` may not decide ``approval``, or None (see role_change_approve)."""
+    if str(approval.requested_by_id) == str(approver.pk):
+        return "The requester cannot decide their own role change request; another admin must."
+    if not approver.is_active:
+        return "An inactive user cannot decide role changes."
+    if approver.is_platform_admin:
+        return None
+    role = _membership_role(approver.pk, approval.client_account_id)
+    if role is None or ROLE_RANK[role] <= ROLE_RANK[approval.requested_role]:
+        return (
+            f"Deciding a request for the role {approval.requested_role} needs a role ranked above it "
+            f"in this client account (you hold {role or 'none'}), or a platform admin."
+        )
+    return None
+
+
+def _decision_record(locked: RoleChangeApproval, *, status: str, approver: User, notes: str, now: datetime) -> None:
+    locked.status = status
+    locked.approved_by = approver
+    locked.approved_at = now
+    locked.notes = notes
+    locked.save(update_fields=["status", "approved_by", "approved_at", "notes", "updated_at"])
+
+
+def role_change_approve(*, approval: RoleChangeApproval, approver: User, notes: str = "", request: HttpRequest | None = None) -> RoleChangeApproval:
+    """Approve a pending request and apply the role; return the updated request.
+
+    Only an active user ranked above the requested role in the same client account, or a
+    platform admin, may decide, and never the requester. The target's membership gets the
+    role (created or reactivated if needed); ``platform_admin`` sets ``user.is_platform_admin``
+    instead, which only the owner may write, so it must run inside platform_context.
+    Writes ``role_change_record`` (escalations flagged). One transaction. Raises
+    RoleChangeNotAllowed (recorded durably) or RoleChangeInvalid (not pending, expired).
+    """
+    _require_context_for(approval.client_account_id, "role_change_approve")
+    with transaction.atomic(using=router.db_for_write(RoleChangeApproval)):
+        locked = _locked_pending(approval)
+        refusal = _decision_refusal(locked, approver)
+        if refusal is None:
+            _role_change_apply(locked, approver=approver, notes=notes, request=request)
+    if refusal:
+        # Recorded after the savepoint above, so a caller that catches it keeps the record.
+        raise _decision_refused(approval=locked, approver=approver, decision="approve", message=refusal, request=request)
+    return locked
+
+
+def _role_change_apply(locked: RoleChangeApproval, *, approver: User, notes: str, request) -> None:
+    """The writes of an approval (see role_change_approve)."""
+    now = timezone.now()
+    if locked.expires_at is not None and locked.expires_at <= now:
+        raise RoleChangeInvalid(f"This role change request expired at {locked.expires_at:%Y-%m-%d %H:%M} UTC; open a new one.")
+    old_role = _membership_role(locked.target_user_id, locked.client_account_id)
+    if locked.requested_role == Role.PLATFORM_ADMIN:
+        if current_platform() is None:
+            raise RoleChangeInvalid("platform_admin is a global role: approve it inside platform_context(reason=...).")
+        User.objects.filter(pk=locked.target_user_id).update(is_platform_admin=True)
+    else:
+        updated = ClientMembership.objects.filter(user_id=locked.target_user_id, client_account_id=locked.client_account_id).update(
+            role=locked.requested_role, is_active=True, updated_at=now
+        )
+        if not updated:
+            ClientMembership.objects.create(client_account_id=locked.client_account_id, user_id=locked.target_user_id, role=locked.requested_role)
+    _decision_record(locked, status=ApprovalStatus.APPROVED, approver=approver, notes=notes, now=now)
+    role_change_record(
+        actor_user_id=approver.pk,
+        target_user_id=locked.target_user_id,
+        client_account_id=locked.client_account_id,
+        old_role=old_role,
+        new_role=locked.requested_role,
+        request=request,
+        approval_id=locked.pk,
+    )
+
+
+def role_change_reject(*, approval: RoleChangeApproval, approver: User, notes: str = "", request: HttpRequest | None = None) -> RoleChangeApproval:
+    """Reject a pending request (expired ones too); return the updated request.
+
+    The same authority rules as role_change_approve. Writes a ``role_change_rejected``
+    audit event. Raises RoleChangeNotAllowed (recorded durably) or RoleChangeInvalid
+    (already decided).
+    """
+    _require_context_for(approval.client_account_id, "role_change_reject")
+    with transaction.atomic(using=router.db_for_write(RoleChangeApproval)):
+        locked = _locked_pending(approval)
+        refusal = _decision_refusal(locked, approver)
+        if refusal is None:
+            _decision_record(locked, status=ApprovalStatus.REJECTED, approver=approver, notes=notes, now=timezone.now())
+            security_event_record(
+                event_type="role_change_rejected",
+                event_category=Category.ROLE_CHANGE,
+                description=f"{approver} rejected the request for {locked.target_user_id} to become {locked.requested_role}.",
+                client_account_id=locked.client_account_id,
+                actor_user_id=approver.pk,
+                target_user_id=locked.target_user_id,
+                request=request,
+                details={"approval_id": str(locked.pk), "requested_role": locked.requested_role, "notes": notes},
+            )
+    if refusal:
+        raise _decision_refused(approval=locked, approver=approver, decision="reject", message=refusal, request=request)
+    return locked
