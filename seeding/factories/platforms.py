@@ -128,6 +128,13 @@ class _CredentialChildFactory(ModernizeFactory):
     engagement = factory.SelfAttribute("credential.engagement")
     client_account = factory.SelfAttribute("credential.client_account")
 
+    @classmethod
+    def _generate(cls, strategy, params):
+        # `XFactory(engagement=e)` (the factories' contract) builds the credential in e.
+        if "engagement" in params and "credential" not in params:
+            params["credential"] = PlatformCredentialFactory(engagement=params["engagement"])
+        return super()._generate(strategy, params)
+
 
 class CredentialAccessLogFactory(_CredentialChildFactory):
     class Meta:

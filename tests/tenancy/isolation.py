@@ -30,8 +30,9 @@ def make_tenant_row(model, tenant, *, engagement=None):
         if field.name == "engagement":
             kwargs["engagement"] = engagement or tenant.engagements[0]
         elif field.is_relation and field.related_model is User:
-            # Users are global rows the runtime role cannot create: use a committed one
-            # that has no membership yet (membership tables are unique per user).
-            kwargs[field.name] = tenant.spare_user
+            # Users are global rows the runtime role cannot create: a required reference
+            # gets a committed user with no membership yet (membership tables are unique
+            # per user); an optional one stays empty.
+            kwargs[field.name] = None if field.null else tenant.spare_user
     with tenant_context(tenant.id):
         return factory_for(model)(**kwargs)
