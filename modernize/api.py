@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import DatabaseError, IntegrityError, OperationalError, connections, transaction
 from django.db.utils import InterfaceError
 from django.http import JsonResponse
@@ -36,6 +37,9 @@ def exception_handler(exc, context):
         return Response(error_body("database_unavailable", "The database is unavailable; retry shortly."), status=503)
     if isinstance(exc, DatabaseError) and "statement timeout" in str(exc):
         return Response(error_body("query_timeout", "The query took too long and was cancelled."), status=503)
+    if isinstance(exc, DjangoValidationError):
+        fields = exc.message_dict if hasattr(exc, "error_dict") else {}
+        return Response(error_body("invalid", " ".join(exc.messages), fields), status=400)
     response = drf_exception_handler(exc, context)
     if response is None:
         return None
