@@ -11,7 +11,7 @@ import uuid
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.db import transaction
-from django.db.models import Avg, BigIntegerField, Count, Q, Sum
+from django.db.models import Avg, BigIntegerField, Count, Exists, OuterRef, Q, Sum
 from django.db.models.fields.json import KT
 from django.db.models.functions import Cast, Coalesce
 from django.utils import timezone
@@ -197,7 +197,7 @@ def _quantized(value, step: Decimal) -> Decimal | None:
 
 
 @transaction.atomic
-def agent_performance_daily_rollup(*, date: dt.date, client_account_id=None) -> list[AgentPerformanceDaily]:
+def agent_performance_daily_rollup(*, date: dt.date, client_account_id=None) -> int:
     """Recompute agent_performance_daily for the UTC day ``date`` from agent_task_history.
 
     One aggregate query over the tasks started that day (per client account, engagement
@@ -205,7 +205,8 @@ def agent_performance_daily_rollup(*, date: dt.date, client_account_id=None) -> 
     tenants visible in the current context, or only ``client_account_id``. Per row:
     attempted = tasks started; completed = status completed; failed = failed or timeout;
     success_rate = 100 * completed / attempted (2 decimals); averages over the tasks that
-    have a value; totals of llm_calls_count and token_usage.total. Returns the rows written.
+    have a value; totals of llm_calls_count and token_usage.total. Returns the number of
+    rows written.
     """
     start, end = _day_bounds(date)
     tasks = AgentTaskHistory.objects.filter(started_at__gte=start, started_at__lt=end)
@@ -260,5 +261,9 @@ def agent_performance_daily_rollup(*, date: dt.date, client_account_id=None) -> 
                 "updated_at",
             ],
         )
-    existing.exclude(pk__in=[row.pk for row in rows]).delete()
-    return rows
+    # By key, not by pk: an upserted row keeps its old id, which bulk_create does not return.
+    same_key = tasks.filter(
+        client_account_id=OuterRef("client_account_id"), engagement_id=OuterRef("engagement_id"), agent_name=OuterRef("agent_name")
+    )
+    existing.exclude(Exists(same_key)).delete()
+    return len(rows)

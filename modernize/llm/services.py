@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.db import transaction
-from django.db.models import Avg, Count, Max, Min, Q, Sum
+from django.db.models import Avg, Count, Exists, Max, Min, OuterRef, Q, Sum
 from django.utils import timezone
 
 from modernize.flows.models import MasterFlow
@@ -174,14 +174,15 @@ SUMMARY_KEY = [
 
 
 @transaction.atomic
-def llm_usage_summary_rollup(*, period_type: str, period_start: dt.date, client_account_id=None) -> list[LLMUsageSummary]:
+def llm_usage_summary_rollup(*, period_type: str, period_start: dt.date, client_account_id=None) -> int:
     """Recompute llm_usage_summary for one period from llm_usage_logs.
 
     One aggregate query over the calls of ``[period_start, period_end)`` (UTC), grouped by
     client account, engagement, provider, model, page and feature context and currency,
     then one upsert on the natural key; rows of the period with no call left are deleted.
     Covers the tenants visible in the current context, or only ``client_account_id``.
-    avg_response_time_ms is rounded to 2 decimals. Returns the rows written.
+    avg_response_time_ms is rounded to 2 decimals. Returns the number of rows written;
+    raises ValueError for a period that llm_period_bounds refuses.
     """
     start, end = llm_period_bounds(period_type=period_type, period_start=period_start)
     logs = LLMUsageLog.objects.filter(created_at__gte=_utc_midnight(start), created_at__lt=_utc_midnight(end))
@@ -250,5 +251,16 @@ def llm_usage_summary_rollup(*, period_type: str, period_start: dt.date, client_
                 "updated_at",
             ],
         )
-    existing.exclude(pk__in=[row.pk for row in rows]).delete()
-    return rows
+    # By key, not by pk: an upserted row keeps its old id, which bulk_create does not return.
+    # (IS NOT DISTINCT FROM would be needed for a NULL engagement, hence the explicit branch.)
+    same_key = logs.filter(
+        client_account_id=OuterRef("client_account_id"),
+        llm_provider=OuterRef("llm_provider"),
+        model_name=OuterRef("model_name"),
+        page_context=OuterRef("page_context"),
+        feature_context=OuterRef("feature_context"),
+        currency=OuterRef("currency"),
+    )
+    existing.filter(engagement__isnull=False).exclude(Exists(same_key.filter(engagement_id=OuterRef("engagement_id")))).delete()
+    existing.filter(engagement__isnull=True).exclude(Exists(same_key.filter(engagement__isnull=True))).delete()
+    return len(rows)
