@@ -205,7 +205,9 @@ class LLMUsageSummary(ClientScopedModel):
             models.CheckConstraint(condition=Q(period_type__in=PeriodType.values), name="llm_usage_summary_period_type_valid"),
             models.CheckConstraint(condition=Q(llm_provider__in=LLMProvider.values), name="llm_usage_summary_provider_valid"),
             models.CheckConstraint(
-                condition=(Q(period_type=PeriodType.DAILY) & Q(period_end=_days_after("period_start", 1)))
+                # An unknown period type is llm_usage_summary_period_type_valid's to report.
+                condition=~Q(period_type__in=PeriodType.values)
+                | (Q(period_type=PeriodType.DAILY) & Q(period_end=_days_after("period_start", 1)))
                 | (
                     Q(period_type=PeriodType.WEEKLY)
                     & Q(period_start__iso_week_day=1)
@@ -220,7 +222,7 @@ class LLMUsageSummary(ClientScopedModel):
                 ),
                 name="llm_usage_summary_period_bounds",
             ),
-            models.CheckConstraint(condition=Q(total_requests__gte=0), name="llm_usage_summary_requests_nonneg"),
+            # total_requests >= 0 follows from these two and the sum below.
             models.CheckConstraint(condition=Q(successful_requests__gte=0), name="llm_usage_summary_successful_nonneg"),
             models.CheckConstraint(condition=Q(failed_requests__gte=0), name="llm_usage_summary_failed_nonneg"),
             models.CheckConstraint(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
+import uuid
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -100,6 +101,7 @@ def llm_usage_record(
         client_account_id = client_account_id or (tenant.client_account_id if tenant else None)
     if client_account_id is None:
         raise ValueError("llm_usage_record needs a flow, an engagement, a client_account_id or a tenant context.")
+    client_account_id = uuid.UUID(str(client_account_id))
     if not success and not error_type:
         raise ValueError("A failed LLM call needs an error_type (timeout, rate_limit, …).")
     pricing = llm_pricing_for(llm_provider, model_name, model_version, at=at)

@@ -10,18 +10,18 @@ from modernize.llm.services import llm_cost_for, llm_period_bounds
 from seeding.factories.base import ModernizeFactory
 from seeding.factories.tenancy import ClientAccountFactory, EngagementFactory
 
-# (provider, model, version, endpoint, weight): models priced by migration llm.0003.
+# (provider, model, version, endpoint, weight, priced since): models priced by migration llm.0003.
 MODEL_MIX = [
-    (LLMProvider.OPENAI, "gpt-4o", "2024-08-06", "/v1/chat/completions", 24),
-    (LLMProvider.OPENAI, "gpt-4o-mini", "2024-07-18", "/v1/chat/completions", 18),
-    (LLMProvider.OPENAI, "gpt-4.1", "2025-04-14", "/v1/chat/completions", 8),
-    (LLMProvider.OPENAI, "text-embedding-3-small", "", "/v1/embeddings", 16),
-    (LLMProvider.ANTHROPIC, "claude-3-5-sonnet", "20241022", "/v1/messages", 8),
-    (LLMProvider.ANTHROPIC, "claude-3-5-haiku", "20241022", "/v1/messages", 6),
-    (LLMProvider.ANTHROPIC, "claude-sonnet-4", "20250514", "/v1/messages", 8),
-    (LLMProvider.GOOGLE, "gemini-1.5-pro", "", "/v1beta/models/gemini-1.5-pro:generateContent", 3),
-    (LLMProvider.GOOGLE, "gemini-2.0-flash", "", "/v1beta/models/gemini-2.0-flash:generateContent", 5),
-    (LLMProvider.DEEPINFRA, "meta-llama/Meta-Llama-3.1-70B-Instruct", "", "/v1/openai/chat/completions", 4),
+    (LLMProvider.OPENAI, "gpt-4o", "2024-08-06", "/v1/chat/completions", 24, dt.date(2024, 8, 6)),
+    (LLMProvider.OPENAI, "gpt-4o-mini", "2024-07-18", "/v1/chat/completions", 18, dt.date(2024, 7, 18)),
+    (LLMProvider.OPENAI, "gpt-4.1", "2025-04-14", "/v1/chat/completions", 8, dt.date(2025, 4, 14)),
+    (LLMProvider.OPENAI, "text-embedding-3-small", "", "/v1/embeddings", 16, dt.date(2024, 1, 25)),
+    (LLMProvider.ANTHROPIC, "claude-3-5-sonnet", "20241022", "/v1/messages", 8, dt.date(2024, 10, 22)),
+    (LLMProvider.ANTHROPIC, "claude-3-5-haiku", "20241022", "/v1/messages", 6, dt.date(2024, 11, 4)),
+    (LLMProvider.ANTHROPIC, "claude-sonnet-4", "20250514", "/v1/messages", 8, dt.date(2025, 5, 22)),
+    (LLMProvider.GOOGLE, "gemini-1.5-pro", "", "/v1beta/models/gemini-1.5-pro:generateContent", 3, dt.date(2024, 5, 14)),
+    (LLMProvider.GOOGLE, "gemini-2.0-flash", "", "/v1beta/models/gemini-2.0-flash:generateContent", 5, dt.date(2025, 2, 5)),
+    (LLMProvider.DEEPINFRA, "meta-llama/Meta-Llama-3.1-70B-Instruct", "", "/v1/openai/chat/completions", 4, dt.date(2024, 7, 23)),
 ]
 
 # (page, feature, agent making the call)
@@ -54,8 +54,10 @@ def _hex(n: int) -> str:
     return "".join(randgen.choice("0123456789abcdef") for _ in range(n))
 
 
-def _pick_model():
-    return randgen.choices(MODEL_MIX, weights=[m[4] for m in MODEL_MIX], k=1)[0]
+def _pick_model(when: dt.datetime):
+    """A model of the mix that had a price at ``when`` (calls of the past use the models of then)."""
+    available = [m for m in MODEL_MIX if m[5] <= when.astimezone(dt.UTC).date()] or MODEL_MIX
+    return randgen.choices(available, weights=[m[4] for m in available], k=1)[0]
 
 
 def _is_embedding(o) -> bool:
@@ -116,7 +118,7 @@ class LLMUsageLogFactory(ModernizeFactory):
     flow = None
     user = None
     created_at = factory.Faker("date_time_between", start_date="-60d", end_date="now", tzinfo=dt.UTC)
-    _model = factory.LazyFunction(_pick_model)
+    _model = factory.LazyAttribute(lambda o: _pick_model(o.created_at))
     _context = factory.LazyFunction(lambda: randgen.choice(CALL_CONTEXTS))
     _failure = factory.LazyFunction(lambda: randgen.choice(FAILURES) if randgen.random() < 0.04 else None)
     llm_provider = factory.LazyAttribute(lambda o: o._model[0])
@@ -174,7 +176,7 @@ class LLMUsageSummaryFactory(ModernizeFactory):
     period_type = PeriodType.DAILY
     period_start = factory.Sequence(lambda n: dt.date.today() - dt.timedelta(days=n + 1))
     period_end = factory.LazyAttribute(lambda o: llm_period_bounds(period_type=o.period_type, period_start=o.period_start)[1])
-    _model = factory.LazyFunction(_pick_model)
+    _model = factory.LazyAttribute(lambda o: _pick_model(dt.datetime.combine(o.period_start, dt.time.min, tzinfo=dt.UTC)))
     _context = factory.LazyFunction(lambda: randgen.choice(CALL_CONTEXTS))
     llm_provider = factory.LazyAttribute(lambda o: o._model[0])
     model_name = factory.LazyAttribute(lambda o: o._model[1])
