@@ -3,6 +3,8 @@ from collections import defaultdict
 from decimal import ROUND_HALF_UP, Decimal
 
 import pytest
+from django.db import connections
+from django.test.utils import CaptureQueriesContext
 
 from modernize.agents.models import AgentPerformanceDaily, AgentTaskHistory
 from modernize.agents.services import (
@@ -250,3 +252,13 @@ def test_rollup_in_a_tenant_context_sees_only_that_tenant(world):
         assert list(AgentPerformanceDaily.objects.values_list("client_account_id", flat=True)) == [world.a.id]
     with tenant_context(world.b.id):
         assert AgentPerformanceDaily.objects.count() == 0
+
+
+def test_rollup_is_one_aggregate_query_one_upsert_and_one_delete(flow):
+    for agent in ("Field Mapping Agent", "Risk Assessment Agent", "Data Cleansing Agent"):
+        _finished(flow, agent, started=T0, seconds=10, status="completed", calls=1, tokens=100)
+    with CaptureQueriesContext(connections["default"]) as captured:
+        assert agent_performance_daily_rollup(date=DAY) == 3
+    sqls = [q["sql"] for q in captured.captured_queries if not q["sql"].upper().startswith(("SAVEPOINT", "RELEASE"))]
+    assert [s.split()[0].upper() for s in sqls] == ["SELECT", "INSERT", "DELETE"]
+    assert "GROUP BY" in sqls[0] and "ON CONFLICT" in sqls[1]

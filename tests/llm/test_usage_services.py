@@ -3,6 +3,8 @@ from collections import defaultdict
 from decimal import ROUND_HALF_UP, Decimal
 
 import pytest
+from django.db import connections
+from django.test.utils import CaptureQueriesContext
 
 from modernize.llm.models import LLMModelPricing, LLMUsageLog, LLMUsageSummary
 from modernize.llm.selectors import LLMPricingNotFound, llm_pricing_for
@@ -278,3 +280,14 @@ def test_rollup_for_one_client_leaves_the_others_alone(world):
         assert llm_usage_summary_rollup(period_type="daily", period_start=dt.date(2025, 6, 2), client_account_id=world.b.id) == 1
         assert llm_usage_summary_rollup(period_type="daily", period_start=dt.date(2025, 6, 2), client_account_id=world.a.id) == 1
         assert set(LLMUsageSummary.objects.values_list("client_account_id", flat=True)) == {world.a.id, world.b.id}
+
+
+def test_rollup_is_one_aggregate_query_one_upsert_and_the_stale_deletes(world):
+    with tenant_context(world.a.id):
+        for feature in ("field_mapping", "risk_assessment", "six_r_strategy"):
+            _call(world.a.engagements[0], "2025-06-02T09:00:00", feature=feature)
+        with CaptureQueriesContext(connections["default"]) as captured:
+            assert llm_usage_summary_rollup(period_type="daily", period_start=dt.date(2025, 6, 2)) == 3
+    sqls = [q["sql"] for q in captured.captured_queries if not q["sql"].upper().startswith(("SAVEPOINT", "RELEASE"))]
+    assert [s.split()[0].upper() for s in sqls] == ["SELECT", "INSERT", "DELETE", "DELETE"]
+    assert "GROUP BY" in sqls[0] and "ON CONFLICT" in sqls[1]
