@@ -50,6 +50,8 @@ AGENT_TASKS = {
     ],
 }
 
+AGENT_NAMES = list(AGENT_TASKS)
+
 TASK_ERRORS = [
     "LLM provider returned 429 Too Many Requests after 3 retries",
     "Structured output did not match the expected JSON schema",
@@ -151,8 +153,10 @@ class AgentPerformanceDailyFactory(ModernizeFactory):
 
     engagement = factory.SubFactory(EngagementFactory)
     client_account = factory.SelfAttribute("engagement.client_account")
-    agent_name = factory.Faker("random_element", elements=list(AGENT_TASKS))
-    date_recorded = factory.Sequence(lambda n: timezone.now().date() - dt.timedelta(days=n + 1))
+    # Agent and day walk the sequence, so rows of one engagement never collide on the unique
+    # key (7 agents × 3 years of days) and stay in the recent past.
+    agent_name = factory.Sequence(lambda n: AGENT_NAMES[n % len(AGENT_NAMES)])
+    date_recorded = factory.Sequence(lambda n: timezone.now().date() - dt.timedelta(days=1 + (n // len(AGENT_NAMES)) % 1095))
     tasks_attempted = factory.LazyFunction(lambda: randgen.randint(4, 80))
     tasks_completed = factory.LazyAttribute(lambda o: round(o.tasks_attempted * randgen.uniform(0.7, 0.97)))
     tasks_failed = factory.LazyAttribute(lambda o: randgen.randint(0, o.tasks_attempted - o.tasks_completed))

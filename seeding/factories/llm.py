@@ -54,9 +54,13 @@ def _hex(n: int) -> str:
     return "".join(randgen.choice("0123456789abcdef") for _ in range(n))
 
 
+def _models_priced_on(day: dt.date) -> list[tuple]:
+    return [m for m in MODEL_MIX if m[5] <= day] or MODEL_MIX
+
+
 def _pick_model(when: dt.datetime):
     """A model of the mix that had a price at ``when`` (calls of the past use the models of then)."""
-    available = [m for m in MODEL_MIX if m[5] <= when.astimezone(dt.UTC).date()] or MODEL_MIX
+    available = _models_priced_on(when.astimezone(dt.UTC).date())
     return randgen.choices(available, weights=[m[4] for m in available], k=1)[0]
 
 
@@ -84,6 +88,25 @@ def _response_time(o) -> int:
     return randgen.randint(350, 900) + o.output_tokens * randgen.randint(8, 25)
 
 
+class _TenantFromParents(ModernizeFactory):
+    """Nullable-engagement rows: the client account follows a given flow or engagement."""
+
+    class Meta:
+        abstract = True
+
+    @classmethod
+    def _generate(cls, strategy, params):
+        params = dict(params)
+        flow = params.get("flow")
+        if flow is not None:
+            params.setdefault("engagement", flow.engagement)
+            params.setdefault("client_account", flow.client_account)
+        engagement = params.get("engagement")
+        if engagement is not None:
+            params.setdefault("client_account", engagement.client_account)
+        return super()._generate(strategy, params)
+
+
 class LLMModelPricingFactory(ModernizeFactory):
     """A fine-tuned model's price (global row: create it inside platform_context)."""
 
@@ -102,7 +125,7 @@ class LLMModelPricingFactory(ModernizeFactory):
     is_active = True
 
 
-class LLMUsageLogFactory(ModernizeFactory):
+class LLMUsageLogFactory(_TenantFromParents):
     """One call, priced from llm_model_pricing at its time, exactly as llm_usage_record would.
 
     ``LLMUsageLogFactory(client_account=c)``, ``(engagement=e)`` or ``(flow=f)``; pass
@@ -150,34 +173,30 @@ class LLMUsageLogFactory(ModernizeFactory):
     ip_address = factory.Faker("ipv4_private")
     user_agent = "modernize-agents/1.4 crewai/0.86 python-httpx/0.28"
 
-    @classmethod
-    def _generate(cls, strategy, params):
-        # A flow's call is in the flow's engagement; an engagement's in its client account.
-        params = dict(params)
-        flow = params.get("flow")
-        if flow is not None:
-            params.setdefault("engagement", flow.engagement)
-            params.setdefault("client_account", flow.client_account)
-        engagement = params.get("engagement")
-        if engagement is not None:
-            params.setdefault("client_account", engagement.client_account)
-        return super()._generate(strategy, params)
 
 
-class LLMUsageSummaryFactory(ModernizeFactory):
-    """A self-consistent daily summary; real ones come from llm_usage_summary_rollup."""
+class LLMUsageSummaryFactory(_TenantFromParents):
+    """A self-consistent daily summary; real ones come from llm_usage_summary_rollup.
+
+    ``LLMUsageSummaryFactory(engagement=e)`` or ``(client_account=c, engagement=None)``.
+    """
 
     class Meta:
         model = LLMUsageSummary
-        exclude = ["_model", "_context"]
+        exclude = ["_n", "_model", "_context"]
 
     client_account = factory.SubFactory(ClientAccountFactory)
     engagement = factory.SubFactory(EngagementFactory, client_account=factory.SelfAttribute("..client_account"))
     period_type = PeriodType.DAILY
-    period_start = factory.Sequence(lambda n: dt.date.today() - dt.timedelta(days=n + 1))
+    # Model, context and day walk the sequence, so rows of one engagement do not collide on
+    # the natural key (10 models × 7 contexts × a year of days).
+    _n = factory.Sequence(lambda n: n)
+    period_start = factory.LazyAttribute(
+        lambda o: dt.datetime.now(dt.UTC).date() - dt.timedelta(days=1 + (o._n // (len(MODEL_MIX) * len(CALL_CONTEXTS))) % 365)
+    )
     period_end = factory.LazyAttribute(lambda o: llm_period_bounds(period_type=o.period_type, period_start=o.period_start)[1])
-    _model = factory.LazyAttribute(lambda o: _pick_model(dt.datetime.combine(o.period_start, dt.time.min, tzinfo=dt.UTC)))
-    _context = factory.LazyFunction(lambda: randgen.choice(CALL_CONTEXTS))
+    _model = factory.LazyAttribute(lambda o: _models_priced_on(o.period_start)[o._n % len(_models_priced_on(o.period_start))])
+    _context = factory.LazyAttribute(lambda o: CALL_CONTEXTS[(o._n // len(MODEL_MIX)) % len(CALL_CONTEXTS)])
     llm_provider = factory.LazyAttribute(lambda o: o._model[0])
     model_name = factory.LazyAttribute(lambda o: o._model[1])
     page_context = factory.LazyAttribute(lambda o: o._context[0])
@@ -201,6 +220,7 @@ class LLMUsageSummaryFactory(ModernizeFactory):
     currency = "USD"
     min_response_time_ms = factory.LazyFunction(lambda: randgen.randint(200, 600))
     max_response_time_ms = factory.LazyAttribute(lambda o: o.min_response_time_ms + randgen.randint(2000, 30000))
+    # Latencies are skewed: the mean sits in the lower part of [min, max].
     avg_response_time_ms = factory.LazyAttribute(
-        lambda o: Decimal(randgen.randint(o.min_response_time_ms * 100, (o.min_response_time_ms + 3000) * 100)) / 100
+        lambda o: (Decimal(o.min_response_time_ms) + Decimal(o.max_response_time_ms - o.min_response_time_ms) * Decimal(randgen.randint(5, 40)) / 100).quantize(Decimal("0.01"))
     )
