@@ -16,7 +16,7 @@ pytestmark = pytest.mark.django_db(databases=["default", "owner"])
 
 ENGAGEMENT_MODELS = sorted((apps.get_model(label) for label in engagement_tables().values()), key=lambda m: m._meta.db_table)
 ROW_MODELS = [m for m in ENGAGEMENT_MODELS if m._meta.label != "tenancy.Engagement"]
-WRITABLE_BY_VIEWERS = {"security_audit_logs", "credential_access_logs"}
+WRITABLE_BY_VIEWERS = {"security_audit_logs", "credential_access_logs", "llm_usage_logs"}
 
 
 def _column(model):
