@@ -2,6 +2,7 @@
 
 from django.db import models
 from django.db.models import Q
+from pgvector.django import HnswIndex, VectorField
 
 from tenancy.models import TenantModel
 
@@ -34,6 +35,12 @@ class InsightType(models.TextChoices):
     WORKFLOW_IMPROVEMENT = "workflow_improvement", "Workflow improvement"
 
 
+EMBEDDING_DIMENSIONS = 1536
+
+# The name of the approximate-nearest-neighbour index; `manage.py pattern_index rebuild`
+# swaps its method and parameters but keeps the name, so the model state stays true.
+EMBEDDING_INDEX_NAME = "adp_embedding_ann_idx"
+
 # The documented pattern_type -> insight_type mapping (docs/vector-search.md). Migration
 # patterns/0003 carries a frozen copy of it for the rows that existed before insight_type.
 INSIGHT_TYPE_FOR_PATTERN_TYPE: dict[str, str] = {
@@ -58,6 +65,7 @@ class AgentDiscoveredPattern(TenantModel):
 
     pattern_id = models.CharField(max_length=255, help_text="The agent's own identifier, unique within the engagement.")
     pattern_type = models.CharField(max_length=40, choices=PatternType.choices)
+    insight_type = models.CharField(max_length=40, choices=InsightType.choices)
     pattern_name = models.CharField(max_length=255)
     pattern_description = models.TextField(blank=True)
     discovered_by_agent = models.CharField(max_length=255)
@@ -69,6 +77,8 @@ class AgentDiscoveredPattern(TenantModel):
     pattern_data = models.JSONField(default=dict, blank=True, help_text="Evidence and user feedback (bounded histories).")
     execution_context = models.JSONField(default=dict, blank=True)
     last_used_at = models.DateTimeField(null=True, blank=True)
+    embedding = VectorField(dimensions=EMBEDDING_DIMENSIONS, null=True, blank=True)
+    embedding_model = models.CharField(max_length=100, blank=True, help_text="The embedder that produced the vector.")
 
     class Meta:
         db_table = "agent_discovered_patterns"
@@ -76,6 +86,13 @@ class AgentDiscoveredPattern(TenantModel):
         constraints = TenantModel.Meta.constraints + [
             models.UniqueConstraint(fields=["client_account", "engagement", "pattern_id"], name="agent_discovered_patterns_pattern_id_key"),
             models.CheckConstraint(condition=Q(pattern_type__in=PatternType.values), name="agent_discovered_patterns_pattern_type_valid"),
+            models.CheckConstraint(condition=Q(insight_type__in=InsightType.values), name="agent_discovered_patterns_insight_type_valid"),
+            # Backfill and re-embedding select on embedding_model, so it must say the truth.
+            models.CheckConstraint(
+                condition=(Q(embedding__isnull=True) & Q(embedding_model=""))
+                | (Q(embedding__isnull=False) & ~Q(embedding_model="")),
+                name="agent_discovered_patterns_embedding_model_named",
+            ),
             models.CheckConstraint(
                 condition=Q(confidence_score__gte=0) & Q(confidence_score__lte=1), name="agent_discovered_patterns_confidence_range"
             ),
@@ -90,6 +107,14 @@ class AgentDiscoveredPattern(TenantModel):
         indexes = [
             models.Index(fields=["client_account", "-created_at"], name="adp_client_created_idx"),
             models.Index(fields=["client_account", "pattern_type"], name="adp_client_type_idx"),
+            HnswIndex(fields=["embedding"], m=16, ef_construction=64, opclasses=["vector_cosine_ops"], name=EMBEDDING_INDEX_NAME),
+            # The candidate set of a filtered search: counted to choose exact or index search,
+            # and scanned (bitmap) by the exact search.
+            models.Index(
+                fields=["client_account", "embedding_model", "insight_type", "engagement"],
+                condition=Q(embedding__isnull=False),
+                name="adp_searchable_idx",
+            ),
         ]
 
     def __str__(self):
