@@ -39,6 +39,8 @@ from tenancy.context import TenantContextError, current_platform, current_tenant
 logger = logging.getLogger(__name__)
 
 MAX_K = 100
+# pgvector stores float4; a larger magnitude would overflow in the database.
+FLOAT4_MAX = 3.4028234e38
 STRATEGY_EXACT = "exact"
 STRATEGY_INDEX = "index"
 STRATEGY_EXACT_FALLBACK = "exact_fallback"
@@ -106,8 +108,8 @@ def pattern_vector_validate(vector: Sequence[float]) -> list[float]:
     if len(vector) != EMBEDDING_DIMENSIONS:
         raise ValueError(f"A query vector has {EMBEDDING_DIMENSIONS} values; this one has {len(vector)}.")
     values = [float(x) for x in vector]
-    if not all(math.isfinite(x) for x in values):
-        raise ValueError("A query vector holds only finite numbers (no NaN or infinity).")
+    if not all(math.isfinite(x) and abs(x) <= FLOAT4_MAX for x in values):
+        raise ValueError("A query vector holds only finite numbers that fit a float4 (no NaN or infinity).")
     if not any(values):
         # Cosine distance to the zero vector is undefined (NaN in pgvector).
         raise ValueError("A query vector cannot be all zeros.")
