@@ -33,8 +33,8 @@ from django.db.models import QuerySet
 from pgvector.django import CosineDistance
 
 from patterns.embedders import get_embedder
-from patterns.models import EMBEDDING_DIMENSIONS, AgentDiscoveredPattern, InsightType
-from tenancy.context import TenantContextError, current_platform, current_tenant
+from patterns.models import EMBEDDING_DIMENSIONS, EMBEDDING_INDEX_NAME, AgentDiscoveredPattern, InsightType
+from tenancy.context import OWNER_ALIAS, TenantContextError, current_platform, current_tenant
 
 logger = logging.getLogger(__name__)
 
@@ -294,3 +294,43 @@ def patterns_similar_to_pattern(*, pattern: AgentDiscoveredPattern, **search) ->
     return patterns_similar_to_vector(
         vector=[float(x) for x in row["embedding"]], embedding_model=row["embedding_model"], exclude_pattern_id=pattern.pk, **search
     )
+
+
+@dataclass(frozen=True)
+class VectorIndex:
+    name: str
+    method: str
+    definition: str
+    size_bytes: int
+    valid: bool
+
+
+@dataclass(frozen=True)
+class EmbeddingIndexStatus:
+    rows: int
+    embedded_rows: int
+    indexes: list[VectorIndex]
+
+    @property
+    def main(self) -> VectorIndex | None:
+        """The index the model declares (EMBEDDING_INDEX_NAME), if it exists."""
+        return next((index for index in self.indexes if index.name == EMBEDDING_INDEX_NAME), None)
+
+
+def embedding_index_status() -> EmbeddingIndexStatus:
+    """Every vector index (HNSW, IVFFlat) of the patterns table with size and validity, and row counts.
+
+    Reads through the owner connection (catalogs and every tenant's rows: platform scope).
+    """
+    table = AgentDiscoveredPattern._meta.db_table
+    with connections[OWNER_ALIAS].cursor() as cursor:
+        cursor.execute(
+            "SELECT c.relname, am.amname, pg_get_indexdef(i.indexrelid), pg_relation_size(i.indexrelid), i.indisvalid "
+            "FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_am am ON am.oid = c.relam "
+            "WHERE i.indrelid = %s::regclass AND am.amname IN ('hnsw', 'ivfflat') ORDER BY c.relname",
+            [table],
+        )
+        indexes = [VectorIndex(*row) for row in cursor.fetchall()]
+        cursor.execute(f'SELECT count(*), count(embedding) FROM "{table}"')
+        rows, embedded = cursor.fetchone()
+    return EmbeddingIndexStatus(rows=rows, embedded_rows=embedded, indexes=indexes)

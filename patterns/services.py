@@ -18,10 +18,11 @@ from django.db import connections, router, transaction
 from django.db.models import Count, F, Q
 from django.utils import timezone
 
+from modernize.security.services import security_event_record
 from patterns.embedders import get_embedder
-from patterns.models import INSIGHT_TYPE_FOR_PATTERN_TYPE, AgentDiscoveredPattern
-from patterns.selectors import SearchScope, patterns_similar_to_vector
-from tenancy.context import platform_context, tenant_context
+from patterns.models import EMBEDDING_INDEX_NAME, INSIGHT_TYPE_FOR_PATTERN_TYPE, AgentDiscoveredPattern
+from patterns.selectors import EmbeddingIndexStatus, SearchScope, embedding_index_status, patterns_similar_to_vector
+from tenancy.context import OWNER_ALIAS, platform_context, tenant_context
 from tenancy.models import Engagement
 
 logger = logging.getLogger(__name__)
@@ -328,3 +329,70 @@ def pattern_embeddings_backfill(
         dry_run=dry_run,
         embedding_model=embedder.model_name,
     )
+
+
+class IndexRebuildError(RuntimeError):
+    """The index cannot be rebuilt as asked (inside a transaction, IVFFlat on no data, bad parameters)."""
+
+
+INDEX_METHODS = ("hnsw", "ivfflat")
+
+
+def embedding_index_rebuild(
+    *,
+    method: str = "hnsw",
+    m: int = 16,
+    ef_construction: int = 64,
+    lists: int | None = None,
+    maintenance_work_mem: str | None = None,
+) -> EmbeddingIndexStatus:
+    """Replace the vector index without blocking writes; return the new status.
+
+    CREATE INDEX CONCURRENTLY builds ``<name>_new``, DROP INDEX CONCURRENTLY removes the old
+    one, and a rename gives the new one the model's name. Queries keep an index throughout.
+    A leftover ``_new`` of an interrupted run is dropped first. IVFFlat needs data (its
+    lists are trained on it); ``lists`` defaults to embedded rows / 1000 (at least 1).
+    Runs on the owner connection outside any transaction; raises IndexRebuildError.
+    """
+    if method not in INDEX_METHODS:
+        raise IndexRebuildError(f"method is one of: {', '.join(INDEX_METHODS)}.")
+    connection = connections[OWNER_ALIAS]
+    if connection.in_atomic_block:
+        raise IndexRebuildError("CREATE INDEX CONCURRENTLY cannot run inside a transaction: call this outside atomic().")
+    status = embedding_index_status()
+    if method == "hnsw":
+        if not 2 <= m <= 100:
+            raise IndexRebuildError("m is between 2 and 100.")
+        if not 2 * m <= ef_construction <= 1000:
+            raise IndexRebuildError("ef_construction is between 2 * m and 1000.")
+        options = f"m = {int(m)}, ef_construction = {int(ef_construction)}"
+    else:
+        if status.embedded_rows == 0:
+            raise IndexRebuildError("IVFFlat trains its lists on existing vectors: embed the rows first (backfill_pattern_embeddings).")
+        lists = lists or max(1, status.embedded_rows // 1000)
+        if not 1 <= lists <= 32768:
+            raise IndexRebuildError("lists is between 1 and 32768.")
+        options = f"lists = {int(lists)}"
+
+    table = AgentDiscoveredPattern._meta.db_table
+    new_name = f"{EMBEDDING_INDEX_NAME}_new"
+    started = time.monotonic()
+    with connection.cursor() as cursor:
+        if maintenance_work_mem:
+            cursor.execute("SELECT set_config('maintenance_work_mem', %s, false)", [maintenance_work_mem])
+        cursor.execute(f'DROP INDEX CONCURRENTLY IF EXISTS "{new_name}"')
+        cursor.execute(
+            f'CREATE INDEX CONCURRENTLY "{new_name}" ON "{table}" USING {method} (embedding vector_cosine_ops) WITH ({options})'
+        )
+        cursor.execute(f'DROP INDEX CONCURRENTLY IF EXISTS "{EMBEDDING_INDEX_NAME}"')
+        cursor.execute(f'ALTER INDEX "{new_name}" RENAME TO "{EMBEDDING_INDEX_NAME}"')
+        if maintenance_work_mem:
+            cursor.execute("RESET maintenance_work_mem")
+    seconds = time.monotonic() - started
+    security_event_record(
+        event_type="pattern_index_rebuilt",
+        event_category="platform_access",
+        description=f"Rebuilt {EMBEDDING_INDEX_NAME} as {method} ({options}) in {seconds:.1f}s.",
+        details={"method": method, "options": options, "seconds": round(seconds, 3), "embedded_rows": status.embedded_rows},
+    )
+    return embedding_index_status()

@@ -42,3 +42,43 @@ def exact_top(rows: list[AgentDiscoveredPattern], vectors: np.ndarray, query: np
 @pytest.fixture
 def rng():
     return np.random.default_rng(20261204)
+
+
+def database_env(database_name: str) -> dict[str, str]:
+    """Environment for a `manage.py` subprocess that uses ``database_name`` (both roles)."""
+    import os
+    from urllib.parse import quote
+
+    from django.db import connections
+
+    def url(alias: str) -> str:
+        s = connections[alias].settings_dict
+        host = s["HOST"] or s.get("OPTIONS", {}).get("host", "")
+        return f"postgres://{quote(s['USER'], safe='')}:{quote(s['PASSWORD'], safe='')}@:{s['PORT']}/{database_name}?host={quote(host, safe='/')}"
+
+    return {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "tests.settings",
+        "DATABASE_URL": url("owner"),
+        "DATABASE_RUNTIME_URL": url("default"),
+        "PYTHONUNBUFFERED": "1",
+    }
+
+
+def manage(*args: str, database_name: str, check: bool = True, **popen):
+    """Run `python manage.py <args>` against ``database_name``; return the CompletedProcess."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    return subprocess.run(
+        [sys.executable, str(root / "manage.py"), *args],
+        env=database_env(database_name),
+        cwd=root,
+        capture_output=True,
+        text=True,
+        check=check,
+        timeout=300,
+        **popen,
+    )
