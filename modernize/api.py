@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import DatabaseError, IntegrityError, OperationalError, connections, transaction
-from django.db.utils import InterfaceError
+from django.db import IntegrityError, connections, transaction
 from django.http import JsonResponse
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
+
+from modernize.middleware import RETRY_AFTER_SECONDS, database_error
 
 
 def error_body(code: str, message: str, fields: dict | None = None) -> dict:
@@ -33,10 +34,10 @@ def exception_handler(exc, context):
     _rollback_request_transaction()
     if isinstance(exc, IntegrityError):
         return Response(error_body("conflict", "The change conflicts with existing data (a unique or reference rule)."), status=409)
-    if isinstance(exc, (OperationalError, InterfaceError)):
-        return Response(error_body("database_unavailable", "The database is unavailable; retry shortly."), status=503)
-    if isinstance(exc, DatabaseError) and "statement timeout" in str(exc):
-        return Response(error_body("query_timeout", "The query took too long and was cancelled."), status=503)
+    outage = database_error(exc)
+    if outage is not None:
+        # Outage or statement_timeout: the same 503 as outside DRF (modernize.middleware).
+        return Response(error_body(*outage), status=503, headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
     if isinstance(exc, DjangoValidationError):
         fields = exc.message_dict if hasattr(exc, "error_dict") else {}
         return Response(error_body("invalid", " ".join(exc.messages), fields), status=400)
