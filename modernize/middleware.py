@@ -16,11 +16,12 @@ import json
 import sys
 
 from django.core.signals import got_request_exception
-from django.db import InterfaceError, OperationalError
+from django.db import DatabaseError, InterfaceError, InternalError, OperationalError
 from django.dispatch import receiver
 from django.http import JsonResponse
 
 QUERY_CANCELED = "57014"  # SQLSTATE of statement_timeout (and of pg_cancel_backend)
+OUTAGE_SQLSTATE_CLASSES = ("08", "53", "57", "58")
 RETRY_AFTER_SECONDS = 5
 
 _REQUEST_ATTRIBUTE = "_database_error"
@@ -29,14 +30,25 @@ _REQUEST_ATTRIBUTE = "_database_error"
 def database_error(exc: BaseException) -> tuple[str, str] | None:
     """(code, message) of the 503 for a database outage or a cancelled query; None for any other error.
 
-    Django wraps the driver's exception; its SQLSTATE is on the cause.
+    An outage is what says the database or the link to it failed, not the request:
+    OperationalError, InterfaceError, a driver error without SQLSTATE (a pooled connection
+    cut mid-COMMIT answers "received 2 results"), or a SQLSTATE of the classes connection
+    exception (08), insufficient resources (53), operator intervention (57: shutdown) or
+    system error (58). Django wraps the driver's exception; its SQLSTATE is on the cause.
     """
-    if not isinstance(exc, (OperationalError, InterfaceError)):
+    if not isinstance(exc, DatabaseError):
         return None
     cause = exc.__cause__ or exc
-    if getattr(cause, "sqlstate", None) == QUERY_CANCELED:
+    sqlstate = getattr(cause, "sqlstate", None)
+    if sqlstate == QUERY_CANCELED:
         return "query_timeout", "The query took too long and was cancelled; narrow it or retry later."
-    return "database_unavailable", "The database is unavailable; retry shortly."
+    if (
+        isinstance(exc, (OperationalError, InterfaceError))
+        or (isinstance(exc, InternalError) and sqlstate is None)
+        or (sqlstate or "")[:2] in OUTAGE_SQLSTATE_CLASSES
+    ):
+        return "database_unavailable", "The database is unavailable; retry shortly."
+    return None
 
 
 def database_error_body(code: str, message: str) -> dict:
@@ -61,9 +73,12 @@ class DatabaseUnavailableMiddleware:
     def __call__(self, request):
         try:
             response = self.get_response(request)
-        except (OperationalError, InterfaceError) as exc:
+        except DatabaseError as exc:
             # Only reached when Django lets exceptions through (DEBUG_PROPAGATE_EXCEPTIONS).
-            response = JsonResponse(database_error_body(*database_error(exc)), status=503)
+            classified = database_error(exc)
+            if classified is None:
+                raise
+            response = JsonResponse(database_error_body(*classified), status=503)
             response["Retry-After"] = str(RETRY_AFTER_SECONDS)
             return response
         classified = getattr(request, _REQUEST_ATTRIBUTE, None)
@@ -72,5 +87,8 @@ class DatabaseUnavailableMiddleware:
             response.reason_phrase = "Service Unavailable"
             response["Content-Type"] = "application/json"
             response.content = json.dumps(database_error_body(*classified))
+            if response.has_header("Content-Length"):
+                # CommonMiddleware measured the 500's body.
+                response["Content-Length"] = str(len(response.content))
             response["Retry-After"] = str(RETRY_AFTER_SECONDS)
         return response
