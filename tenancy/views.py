@@ -97,7 +97,7 @@ class EngagementListCreateView(TenantRequiredMixin, APIView):
 
     permission_classes = [IsAuthenticated, ManagersWrite]
 
-    @extend_schema(responses={200: EngagementOutput(many=True)})
+    @extend_schema(responses={200: inline_serializer("EngagementList", {"results": EngagementOutput(many=True)})})
     def get(self, request):
         engagements = Engagement.objects.order_by("name")
         return Response({"results": EngagementOutput(engagements, many=True).data})

@@ -22,7 +22,7 @@ LOAD_MAX_REQUESTS = 200_000 if SOAK else 20_000
 FAULT_LOAD_SECONDS = 45.0 if SOAK else 16.0
 FAULT_RESTART_AT_SECONDS = 5.0
 FAULT_DOWN_SECONDS = 4.0
-FUZZ_EXAMPLES = 150 if SOAK else 6
+FUZZ_EXAMPLES = 150 if SOAK else 10
 
 
 def figures_record(name: str, figures: dict) -> Path:

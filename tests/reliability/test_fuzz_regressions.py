@@ -1,0 +1,67 @@
+"""What schemathesis found (seed 20261204), kept as plain tests: each response must match
+the OpenAPI schema the server publishes.
+
+- GET /api/v1/role-changes/?status= answered {"results": []} where the schema said a bare array.
+- GET /api/v1/engagements/ had the same mismatch.
+- /api/v1/patterns/{pattern_id}/similar/ declared pattern_id a free string, so clients (and
+  the fuzzer) were told any text is valid where the route only matches a UUID.
+"""
+
+import datetime
+import json
+
+import httpx
+import pytest
+import schemathesis
+from drf_spectacular.generators import SchemaGenerator
+from drf_spectacular.renderers import OpenApiJsonRenderer
+from rest_framework.test import APIClient
+
+from seeding.factories.patterns import AgentDiscoveredPatternFactory
+from tenancy.context import tenant_context
+from tenancy.services import api_token_create
+
+pytestmark = pytest.mark.django_db(databases=["default", "owner"])
+
+
+@pytest.fixture(scope="module")
+def openapi():
+    document = json.loads(OpenApiJsonRenderer().render(SchemaGenerator().get_schema(request=None, public=True)))
+    return document, schemathesis.openapi.from_dict(document)
+
+
+def _validated(openapi, world, path_template: str, url: str):
+    key, _ = api_token_create(user=world.a.users["client_admin"])
+    client = APIClient()
+    response = client.get(url, HTTP_AUTHORIZATION=f"Token {key}", HTTP_X_CLIENT_ACCOUNT_ID=str(world.a.id))
+    assert response.status_code == 200, response.content
+    as_httpx = httpx.Response(
+        response.status_code,
+        headers={"Content-Type": response["Content-Type"]},
+        content=response.content,
+        request=httpx.Request("GET", f"http://testserver{url}"),
+    )
+    as_httpx.read()
+    as_httpx.elapsed = datetime.timedelta(0)
+    openapi[1][path_template]["GET"].validate_response(as_httpx)
+    return response.json()
+
+
+def test_role_change_list_with_an_empty_status_filter_matches_the_schema(openapi, world):
+    body = _validated(openapi, world, "/api/v1/role-changes/", "/api/v1/role-changes/?status=")
+    assert body == {"results": []}
+
+
+def test_engagement_list_matches_the_schema(openapi, world):
+    body = _validated(openapi, world, "/api/v1/engagements/", "/api/v1/engagements/")
+    assert {e["id"] for e in body["results"]} == {str(e.pk) for e in world.a.engagements}
+
+
+def test_similar_declares_a_uuid_path_parameter_and_matches_the_schema(openapi, world):
+    parameters = openapi[0]["paths"]["/api/v1/patterns/{pattern_id}/similar/"]["get"]["parameters"]
+    path_parameter = next(p for p in parameters if p["in"] == "path")
+    assert path_parameter["schema"] == {"type": "string", "format": "uuid"}
+    with tenant_context(world.a.id):
+        pattern, _ = AgentDiscoveredPatternFactory.create_batch(2, engagement=world.a.engagements[0])
+    body = _validated(openapi, world, "/api/v1/patterns/{pattern_id}/similar/", f"/api/v1/patterns/{pattern.pk}/similar/")
+    assert body["count"] == 1
