@@ -218,14 +218,14 @@ class _Client:
                 self.result.unacknowledged_updates[target].append(task_id)
 
 
-async def _run(base: str, specs: list[ClientSpec], owner_of: dict[str, str], seconds: float, max_requests: int, seed: int, events) -> LoadResult:
+async def _run(base: str, specs: list[ClientSpec], owner_of: dict[str, str], seconds: float, max_requests: int, seed: int, events, transport) -> LoadResult:
     result = LoadResult()
     t0 = time.monotonic()
     deadline = t0 + seconds
     # Idle connections are dropped before gunicorn's 2 s keep-alive closes them, so no
     # request is ever sent on a connection the server is closing at that moment.
     limits = httpx.Limits(max_connections=len(specs) + 4, max_keepalive_connections=len(specs) + 4, keepalive_expiry=1.0)
-    async with httpx.AsyncClient(base_url=base, timeout=httpx.Timeout(30.0), limits=limits) as http:
+    async with httpx.AsyncClient(base_url=base, timeout=httpx.Timeout(30.0), limits=limits, transport=transport) as http:
         clients = [_Client(spec, http, result, owner_of, random.Random(seed + i), t0) for i, spec in enumerate(specs)]
 
         async def loop(client: _Client) -> None:
@@ -251,19 +251,21 @@ def load_run(
     max_requests: int,
     seed: int = 20261204,
     events: list | None = None,
+    transport: httpx.AsyncBaseTransport | None = None,
 ) -> LoadResult:
     """Run the load against ``base`` (a loopback URL) for ``seconds`` or ``max_requests``.
 
     ``events``: [(seconds after start, callable(t0))] run in a thread at those times (faults);
     ``t0`` is the load's time.monotonic() origin, the one of Sample.started.
-    The run lasts until both the load and the events are done.
+    The run lasts until both the load and the events are done. ``transport`` replaces the
+    network (the detector's own tests).
     """
     # One INFO line per request would drown the test output.
     logging.getLogger("httpx").setLevel(logging.WARNING)
     host = urlsplit(base).hostname or ""
     if not (host == "localhost" or host.startswith("127.") or host == "::1"):
         raise ValueError(f"The load generator sends traffic to loopback addresses only, not {host!r}.")
-    return asyncio.run(_run(base, specs, owner_of, seconds, max_requests, seed, events))
+    return asyncio.run(_run(base, specs, owner_of, seconds, max_requests, seed, events, transport))
 
 
 def client_specs(fleet) -> list[ClientSpec]:
