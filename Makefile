@@ -44,6 +44,10 @@ test: venv system-deps
 bench: venv
 	$(PY) bench/run_all.py
 
+# Long reliability run (60 s load, PostgreSQL restarts, more fuzzing): artifacts/soak-report.md
+soak: venv system-deps
+	$(PY) soak/run.py
+
 db-stop: venv
 	$(PY) -c "from pathlib import Path; import os; from modernize import embedded_db as e; print('stopped' if e.stop(Path(os.environ.get('MODERNIZE_DATA_DIR', '.pgdata'))) else 'not running')"
 

@@ -129,7 +129,7 @@ def test_slow_query_is_cancelled_with_a_clean_error(fleet, django_db_blocker):
     assert slugs and not slugs & {"slow-api", "slow-plain"}, "the cancelled request's write was committed"
 
 
-def test_connect_timeout_bounds_an_unresponsive_database():
+def test_connect_timeout_bounds_an_unresponsive_database(django_db_blocker):
     """A server that accepts TCP but never answers: the configured connect_timeout ends the wait."""
     assert connections["default"].get_connection_params()["connect_timeout"] == settings.DB_CONNECT_TIMEOUT
     with socket.socket() as silent:
@@ -146,8 +146,9 @@ def test_connect_timeout_bounds_an_unresponsive_database():
             except OperationalError as exc:
                 outcome["error"] = exc
 
-        worker = threading.Thread(target=connect, daemon=True)
-        worker.start()
-        worker.join(settings.DB_CONNECT_TIMEOUT * 6)
+        with django_db_blocker.unblock():
+            worker = threading.Thread(target=connect, daemon=True)
+            worker.start()
+            worker.join(settings.DB_CONNECT_TIMEOUT * 6)
     assert not worker.is_alive(), "connecting to an unresponsive server did not time out"
     assert outcome["error"] is not None and "timeout" in str(outcome["error"]).lower()
