@@ -26,7 +26,7 @@ CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 INSTALLED_APPS = [
     # tenancy comes first: its `migrate` command (owner connection by default) overrides Django's.
     "tenancy",
-    "django.contrib.admin",
+    "tenancy.admin_apps.ModernizeAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
