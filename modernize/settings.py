@@ -205,6 +205,7 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "EngagementStatusEnum": "tenancy.models.EngagementStatus",
         "RoleChangeStatusEnum": "modernize.security.models.ApprovalStatus",
+        "InsightTypeEnum": "patterns.models.InsightType",
     },
 }
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}

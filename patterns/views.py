@@ -257,7 +257,9 @@ class PatternSimilarView(SearchAPIView):
 
 
 class PatternFeedbackView(PatternAPIView):
-    write_role = Role.VIEWER
+    # Feedback changes the pattern's score: a write, which viewers may not make (their
+    # role is read-only in the database policies too).
+    write_role = Role.ANALYST
 
     @extend_schema(request=FeedbackInput, responses=PatternOutput, summary="Rate a pattern (updates its effectiveness score)")
     def post(self, request, pattern_id):

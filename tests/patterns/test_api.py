@@ -413,7 +413,9 @@ def test_feedback_evidence_and_reference_endpoints(world, api):
     with tenant_context(world.a.id):
         pattern = AgentDiscoveredPatternFactory(engagement=world.a.engagements[0], evidence_count=1, times_referenced=0, pattern_data={})
     viewer, analyst = api(world.a, "viewer"), api(world.a, "analyst")
-    rated = viewer.post(f"/api/v1/patterns/{pattern.pk}/feedback/", {"helpful": True, "comment": "saved a day"}, format="json")
+    refused = viewer.post(f"/api/v1/patterns/{pattern.pk}/feedback/", {"helpful": True}, format="json")
+    assert refused.status_code == 403 and "analyst" in refused.json()["error"]["message"]
+    rated = analyst.post(f"/api/v1/patterns/{pattern.pk}/feedback/", {"helpful": True, "comment": "saved a day"}, format="json")
     assert rated.status_code == 200 and rated.json()["pattern_effectiveness_score"] == pytest.approx(2 / 3)
     assert viewer.post(f"/api/v1/patterns/{pattern.pk}/evidence/", {"evidence": {"k": 1}}, format="json").status_code == 403
     added = analyst.post(f"/api/v1/patterns/{pattern.pk}/evidence/", {"evidence": {"hosts": 4}}, format="json")
