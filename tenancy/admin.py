@@ -19,7 +19,7 @@ class TenantConsistentForm(forms.ModelForm):
         cleaned = super().clean()
         client = cleaned.get("client_account")
         client_id = client.pk if client is not None else getattr(self.instance, "client_account_id", None)
-        for name, value in cleaned.items():
+        for name, value in list(cleaned.items()):
             parent_client = getattr(value, "client_account_id", None)
             if name != "client_account" and client_id is not None and parent_client is not None and parent_client != client_id:
                 self.add_error(name, "This belongs to another client account than the row.")
@@ -120,12 +120,13 @@ class UserAdmin(PlatformOnlyAdmin, DjangoUserAdmin):
     fieldsets = (
         (None, {"fields": ("email", "password")}),
         (_("Personal info"), {"fields": ("first_name", "last_name")}),
-        (_("Permissions"), {"fields": ("is_active", "is_staff", "is_platform_admin", "is_superuser", "groups", "user_permissions")}),
+        (_("Permissions"), {"fields": ("is_active", "is_staff", "is_platform_admin", "is_superuser")}),
         (_("Important dates"), {"fields": ("last_login", "date_joined")}),
     )
     add_fieldsets = ((None, {"classes": ("wide",), "fields": ("email", "usable_password", "password1", "password2")}),)
     list_display = ("email", "first_name", "last_name", "is_staff", "is_platform_admin", "memberships_count", "is_active", "last_login")
     list_filter = ("is_staff", "is_platform_admin", "is_superuser", "is_active")
+    filter_horizontal = ()
     search_fields = ("email", "first_name", "last_name")
     ordering = ("email",)
     readonly_fields = ("last_login", "date_joined")

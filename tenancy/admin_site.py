@@ -237,6 +237,8 @@ class TenantAwareAdmin(admin.ModelAdmin):
         if field is not None and not platform and db_field.name == "client_account":
             # The tenant in context; RLS would refuse any other anyway.
             field.disabled = True
+            if membership is not None:
+                field.initial = membership.client_account_id
         return field
 
     def _get_obj_does_not_exist_redirect(self, request, opts, object_id):

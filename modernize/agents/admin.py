@@ -36,7 +36,8 @@ class AgentTaskHistoryAdmin(ReadOnlyTenantAdmin):
     show_full_result_count = False
 
     def get_queryset(self, request):
-        return super().get_queryset(request).select_related("flow").defer(*FLOW_STATE_FIELDS)
+        # The changelist skips list_select_related once the queryset selects related rows itself.
+        return super().get_queryset(request).select_related(*self.list_select_related).defer(*FLOW_STATE_FIELDS)
 
     @admin.display(description="duration", ordering="duration_seconds")
     def duration(self, task):
