@@ -43,11 +43,9 @@ class AgentDiscoveredPatternAdmin(TenantAwareAdmin):
     list_display = [
         "pattern_name",
         "pattern_type",
-        "insight_type",
-        "confidence_score",
+        "confidence",
         "evidence_count",
-        "times_referenced",
-        "pattern_effectiveness_score",
+        "effectiveness",
         "embedded_with",
         "discovered_by_agent",
         "engagement",
@@ -108,6 +106,14 @@ class AgentDiscoveredPatternAdmin(TenantAwareAdmin):
                 embedding_norm=Func(F("embedding"), function="vector_norm", output_field=FloatField()),
             )
         )
+
+    @admin.display(description="confidence", ordering="confidence_score")
+    def confidence(self, pattern):
+        return f"{pattern.confidence_score:.2f}"
+
+    @admin.display(description="effectiveness", ordering="pattern_effectiveness_score")
+    def effectiveness(self, pattern):
+        return "—" if pattern.pattern_effectiveness_score is None else f"{pattern.pattern_effectiveness_score:.2f}"
 
     @admin.display(description="embedding model", ordering="embedding_model")
     def embedded_with(self, pattern):

@@ -60,7 +60,7 @@ class EngagementAdmin(TenantDataAdmin):
     delete_role = Role.CLIENT_ADMIN
     list_display = ("name", "client_account", "status", "priority", "engagement_lead", "start_date", "target_completion_date", "is_active")
     list_filter = ("status", "priority", "is_active", "engagement_type")
-    search_fields = ("name", "slug")
+    search_fields = ("name", "slug", "client_account__name")
     list_select_related = ("client_account", "engagement_lead")
     autocomplete_fields = ("client_account",)
     user_fields = ("engagement_lead",)

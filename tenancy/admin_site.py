@@ -182,6 +182,12 @@ class TenantAwareAdmin(admin.ModelAdmin):
     # among the tenant's members for client staff (the users table itself is global).
     user_fields: tuple[str, ...] = ()
 
+    def __init__(self, model, admin_site):
+        super().__init__(model, admin_site)
+        if not self.show_full_result_count:
+            # Where counting the table is too expensive, so is a count per filter choice.
+            self.show_facets = admin.ShowFacets.NEVER
+
     def has_view_permission(self, request, obj=None):
         return role_reaches(request, self.view_role) or self.has_change_permission(request, obj)
 

@@ -102,6 +102,17 @@ def test_tenant_forms_pin_the_client_account_and_offer_only_members(world, clien
     assert assignment.client_account_id == world.a.id
 
 
+def test_autocomplete_offers_only_the_tenants_rows(world, client):
+    client.force_login(world.a.users["engagement_manager"])
+    params = {"app_label": "tenancy", "model_name": "engagementassignment", "field_name": "engagement", "term": "engagement"}
+    response = client.get(reverse("admin:autocomplete"), params)
+    assert response.status_code == 200
+    assert {r["text"] for r in response.json()["results"]} == {"A engagement 1", "A engagement 2"}
+    # Users are a global table: client staff choose among members, never search all users.
+    params = {"app_label": "tenancy", "model_name": "engagementassignment", "field_name": "user", "term": "example"}
+    assert client.get(reverse("admin:autocomplete"), params).status_code == 403
+
+
 def test_platform_admin_form_refuses_a_parent_of_another_tenant(world, client):
     with platform_context(reason="test: admin form"):
         client.force_login(world.platform_admin)
