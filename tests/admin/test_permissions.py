@@ -123,6 +123,19 @@ def test_platform_admin_form_refuses_a_parent_of_another_tenant(world, client):
         assert not EngagementAssignment.objects.filter(user=world.a.users["viewer"], engagement=world.b.engagements[0]).exists()
 
 
+def test_a_platform_admin_setting_a_role_here_is_recorded_as_a_role_change(world, client):
+    with platform_context(reason="test: platform admin sets a role"):
+        client.force_login(world.platform_admin)
+        membership = ClientMembership.objects.get(user=world.b.users["viewer"], client_account=world.b.account)
+        page = client.get(change_url(membership))
+        assert client.post(change_url(membership), {**form_data(page), "role": "analyst"}).status_code == 302
+        event = SecurityAuditLog.objects.get(event_type="role_escalation", target_user=world.b.users["viewer"])
+        assert ClientMembership.objects.get(pk=membership.pk).role == "analyst"
+    assert (event.client_account_id, event.actor_user_id, event.details["old_role"], event.details["new_role"]) == (
+        world.b.id, world.platform_admin.pk, "viewer", "analyst",
+    )
+
+
 def _log_tenant(entry_id):
     with connections["owner"].cursor() as cursor:
         cursor.execute("SELECT client_account_id FROM django_admin_log WHERE id = %s", [entry_id])
