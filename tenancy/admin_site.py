@@ -20,13 +20,12 @@ from urllib.parse import urlsplit
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.db import connections
 from django.http import HttpResponseNotAllowed, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import Resolver404, path, resolve, reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 
-from tenancy.context import OWNER_ALIAS, current_platform
+from tenancy.context import current_platform
 from tenancy.middleware import SESSION_TENANT_KEY
 from tenancy.models import ROLE_RANK, Role, User
 
@@ -144,28 +143,6 @@ class ModernizeAdminSite(admin.AdminSite):
         return super().password_change(request, extra_context)
 
 
-def _tenant_of(obj) -> str | None:
-    client_id = getattr(obj, "client_account_id", None)
-    return str(client_id) if client_id else None
-
-
-def _log_entries_assign_tenant(entries, objects) -> None:
-    """Tag platform admins' log entries with the object's tenant, so its history shows them.
-
-    The runtime role's entries are tagged by the column default; the owner's have none.
-    """
-    pairs = [(entry.pk, _tenant_of(obj)) for entry, obj in zip(entries, objects)]
-    pairs = [(pk, client) for pk, client in pairs if pk is not None and client is not None]
-    if not pairs:
-        return
-    with connections[OWNER_ALIAS].cursor() as cursor:
-        cursor.execute(
-            "UPDATE django_admin_log AS entry SET client_account_id = tagged.client "
-            "FROM unnest(%s::integer[], %s::uuid[]) AS tagged(id, client) WHERE entry.id = tagged.id",
-            [[pk for pk, _ in pairs], [client for _, client in pairs]],
-        )
-
-
 class TenantAwareAdmin(admin.ModelAdmin):
     """Base ModelAdmin: role-based permissions inside the tenant in context.
 
@@ -179,7 +156,7 @@ class TenantAwareAdmin(admin.ModelAdmin):
     change_role: str | None = Role.ENGAGEMENT_MANAGER
     delete_role: str | None = Role.ENGAGEMENT_MANAGER
     # Foreign keys to users: autocomplete over all users for platform admins, a choice
-    # among the tenant's members for client staff (the users table itself is global).
+    # among the tenant's active members for client staff (users span client accounts).
     user_fields: tuple[str, ...] = ()
 
     def __init__(self, model, admin_site):
@@ -225,13 +202,6 @@ class TenantAwareAdmin(admin.ModelAdmin):
             return fields + [f for f in self.user_fields if f not in fields]
         return [f for f in fields if f != "client_account"]
 
-    def get_changeform_initial_data(self, request):
-        initial = super().get_changeform_initial_data(request)
-        membership = getattr(request, "membership", None)
-        if not is_platform_request(request) and membership is not None and self._has_client_account():
-            initial["client_account"] = membership.client_account_id
-        return initial
-
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         platform = is_platform_request(request)
         membership = getattr(request, "membership", None)
@@ -248,26 +218,9 @@ class TenantAwareAdmin(admin.ModelAdmin):
         return field
 
     def _get_obj_does_not_exist_redirect(self, request, opts, object_id):
+        # Django's one hook for the change, delete and history views (and ours): its
+        # redirect with a "doesn't exist" message would be an answer about the id.
         return object_not_found(request, self.admin_site, opts)
-
-    def log_addition(self, request, obj, message):
-        entry = super().log_addition(request, obj, message)
-        if is_platform_request(request):
-            _log_entries_assign_tenant([entry], [obj])
-        return entry
-
-    def log_change(self, request, obj, message):
-        entry = super().log_change(request, obj, message)
-        if is_platform_request(request):
-            _log_entries_assign_tenant([entry], [obj])
-        return entry
-
-    def log_deletions(self, request, queryset):
-        objects = list(queryset)
-        entries = super().log_deletions(request, objects)
-        if is_platform_request(request):
-            _log_entries_assign_tenant(entries if isinstance(entries, list) else [entries], objects)
-        return entries
 
 
 class ReadOnlyTenantAdmin(TenantAwareAdmin):

@@ -3,12 +3,16 @@ role-change approvals (decided through the services, which audit every decision)
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
 from modernize.security.models import RoleChangeApproval, SecurityAuditLog
 from modernize.security.services import role_change_approve, role_change_reject, security_events_review
 from tenancy.admin_site import ReadOnlyTenantAdmin, role_reaches
-from tenancy.models import Role
+from tenancy.models import Role, User
+
+# A user the tenant in context may not see (not a member: a platform admin, a former member).
+OUTSIDE_TENANT = "(outside this client account)"
 
 
 class ReviewStateFilter(admin.SimpleListFilter):
@@ -84,11 +88,11 @@ class RoleChangeApprovalAdmin(ReadOnlyTenantAdmin):
 
     view_role = Role.ENGAGEMENT_MANAGER
     list_display = (
-        "target_user",
+        "target",
         "current_role",
         "requested_role",
         "status",
-        "requested_by",
+        "requester",
         "client_account",
         "requested_at",
         "expiry",
@@ -96,9 +100,26 @@ class RoleChangeApprovalAdmin(ReadOnlyTenantAdmin):
     )
     list_filter = ("status", "requested_role")
     search_fields = ("=target_user__email", "=requested_by__email", "justification")
-    list_select_related = ("target_user", "requested_by", "approved_by", "client_account")
+    # requested_by and target_user are NOT NULL: joining them (INNER JOIN) would drop every
+    # request whose requester or target the tenant may not see (users are under RLS, and a
+    # platform admin is nobody's member). Their emails come from sub-selects instead.
+    list_select_related = ("approved_by", "client_account")
     date_hierarchy = "requested_at"
     actions = ["approve_selected", "reject_selected"]
+
+    def get_queryset(self, request):
+        def email_of(field):
+            return Subquery(User.objects.filter(pk=OuterRef(field)).values("email")[:1])
+
+        return super().get_queryset(request).annotate(target_email=email_of("target_user_id"), requester_email=email_of("requested_by_id"))
+
+    @admin.display(description="target user", ordering="target_email")
+    def target(self, approval):
+        return approval.target_email or OUTSIDE_TENANT
+
+    @admin.display(description="requested by", ordering="requester_email")
+    def requester(self, approval):
+        return approval.requester_email or OUTSIDE_TENANT
 
     def has_decide_permission(self, request):
         return role_reaches(request, Role.ENGAGEMENT_MANAGER)

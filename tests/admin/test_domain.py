@@ -16,7 +16,7 @@ from patterns.embedders import get_embedder
 from patterns.models import AgentDiscoveredPattern
 from seeding.factories.patterns import AgentDiscoveredPatternFactory
 from seeding.factories.platforms import shipped_adapter
-from seeding.factories.security import SecurityAuditLogFactory
+from seeding.factories.security import RoleChangeApprovalFactory, SecurityAuditLogFactory
 from tenancy.context import platform_context, tenant_context
 
 from .conftest import change_url, changelist_url
@@ -148,6 +148,23 @@ def test_reject_action_decides_through_the_service(world, client):
         approval.refresh_from_db()
         assert (approval.status, approval.approved_by_id) == ("REJECTED", world.a.users["client_admin"].pk)
         assert SecurityAuditLog.objects.filter(event_type="role_change_rejected", details__approval_id=str(approval.pk)).exists()
+
+
+def test_a_request_by_someone_outside_the_tenant_is_still_listed(world, client):
+    # Users are under RLS: a platform admin (no membership) is invisible to the tenant,
+    # which must not hide the request they opened.
+    client.force_login(world.a.users["client_admin"])
+    with tenant_context(world.a.id):
+        approval = RoleChangeApprovalFactory(
+            client_account=world.a.account, requested_by=world.platform_admin, target_user=world.a.users["viewer"],
+            current_role="viewer", requested_role="analyst",
+        )
+        listing = client.get(changelist_url(RoleChangeApproval))
+        detail = client.get(change_url(approval))
+    assert listing.status_code == 200 and listing.context["cl"].result_count == 1
+    row = listing.content.decode()
+    assert "viewer@a.example" in row and "platform@modernize.example" not in row
+    assert detail.status_code == 200 and "platform@modernize.example" not in detail.content.decode()
 
 
 def test_analysts_do_not_see_role_change_requests(world, client):

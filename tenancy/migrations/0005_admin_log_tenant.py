@@ -6,8 +6,9 @@ database only: its default is the tenant in context (``app.client_id``), so ever
 on the runtime connection is tagged by PostgreSQL itself, and the tenant policy then
 confines SELECT (recent actions, object history) and INSERT to that tenant. The runtime
 role gets SELECT and INSERT only: entries are never edited. Entries written through the
-owner (platform admins) default to no tenant, visible to platform admins only, unless the
-admin names the object's tenant (tenancy.admin_site). Reverse drops it all again.
+owner (platform admins, whom tenants cannot see either: users are under RLS) have no
+tenant and are visible to platform admins only; every platform admin request is in
+security_audit_logs as well. Reverse drops it all again.
 """
 
 from django.db import migrations
@@ -22,7 +23,7 @@ TENANT_IN_CONTEXT = "nullif(current_setting('app.client_id', true), '')::uuid"
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("tenancy", "0003_engagement_access"),
+        ("tenancy", "0004_users_row_level_security"),
         ("admin", "0003_logentry_add_action_flag_choices"),
     ]
 
