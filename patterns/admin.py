@@ -96,16 +96,16 @@ class AgentDiscoveredPatternAdmin(TenantAwareAdmin):
     actions = ["reembed_selected"]
 
     def get_queryset(self, request):
-        # 1536 floats per row never travel to Python; pgvector measures the vector in SQL.
-        return (
-            super()
-            .get_queryset(request)
-            .defer("embedding")
-            .annotate(
+        # 1536 floats per row never travel to Python; pgvector measures the vector in SQL,
+        # on the change page only (a list would read every row's vector from TOAST for it).
+        patterns = super().get_queryset(request).defer("embedding")
+        match = getattr(request, "resolver_match", None)
+        if match is not None and match.url_name == "patterns_agentdiscoveredpattern_change":
+            patterns = patterns.annotate(
                 embedding_dimensions=Func(F("embedding"), function="vector_dims", output_field=IntegerField()),
                 embedding_norm=Func(F("embedding"), function="vector_norm", output_field=FloatField()),
             )
-        )
+        return patterns
 
     @admin.display(description="confidence", ordering="confidence_score")
     def confidence(self, pattern):

@@ -11,7 +11,7 @@ from tenancy.context import platform_context, tenant_context
 from tenancy.middleware import SESSION_TENANT_KEY
 from tenancy.models import Engagement, User
 
-from .conftest import change_url, changelist_url
+from .pages import change_url, changelist_url
 
 pytestmark = pytest.mark.django_db(databases=["default", "owner"])
 

@@ -19,7 +19,7 @@ from seeding.factories.platforms import shipped_adapter
 from seeding.factories.security import RoleChangeApprovalFactory, SecurityAuditLogFactory
 from tenancy.context import platform_context, tenant_context
 
-from .conftest import change_url, changelist_url
+from .pages import change_url, changelist_url
 
 pytestmark = pytest.mark.django_db(databases=["default", "owner"])
 

@@ -13,7 +13,7 @@ from seeding.factories.patterns import AgentDiscoveredPatternFactory
 from tenancy.context import platform_context, tenant_context
 from tenancy.models import ClientAccount, ClientMembership, Engagement, EngagementAssignment, User
 
-from .conftest import change_url, changelist_url, form_data
+from .pages import change_url, changelist_url, form_data
 
 pytestmark = pytest.mark.django_db(databases=["default", "owner"])
 

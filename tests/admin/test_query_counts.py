@@ -14,7 +14,7 @@ from django.test.utils import CaptureQueriesContext
 from tenancy.context import platform_context, tenant_context
 from tenancy.models import ClientMembership, EngagementAssignment
 
-from .conftest import changelist_url, rows_of, tenant_models
+from .pages import changelist_url, rows_of, tenant_models
 
 pytestmark = pytest.mark.django_db(databases=["default", "owner"])
 

@@ -2,22 +2,18 @@
 
 from __future__ import annotations
 
-import pytest
 from django.contrib import admin
+from django.urls import reverse
 
 from seeding.factories.registry import factory_for
 from tenancy.models import ClientAccount, User
 
 
 def changelist_url(model) -> str:
-    from django.urls import reverse
-
     return reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_changelist")
 
 
 def change_url(obj) -> str:
-    from django.urls import reverse
-
     return reverse(f"admin:{obj._meta.app_label}_{obj._meta.model_name}_change", args=[obj.pk])
 
 
@@ -68,15 +64,3 @@ def form_data(response) -> dict:
             # Fields with a callable default carry their initial value along (has_changed).
             data[f"initial-{name}"] = value
     return data
-
-
-@pytest.fixture
-def login(client):
-    def _login(user):
-        client.force_login(user)
-        return client
-
-    return _login
-
-
-__all__ = ["User", "change_url", "changelist_url", "form_data", "rows_of", "tenant_models"]
