@@ -251,6 +251,33 @@ def pattern_delete(*, pattern: AgentDiscoveredPattern) -> None:
     AgentDiscoveredPattern.objects.filter(pk=pattern.pk).delete()
 
 
+@transaction.atomic
+def patterns_reembed(*, patterns: Iterable[AgentDiscoveredPattern]) -> int:
+    """Recompute the embedding of the given patterns with the configured embedder; return how many.
+
+    Only the patterns visible in the current context are touched (the rest, and ids that
+    no longer exist, are skipped), locked while they are embedded; like the backfill it
+    changes nothing but ``embedding`` and ``embedding_model``. One transaction: raises
+    EmbeddingError, with nothing written, when the embedder fails.
+    """
+    ids = [pattern.pk for pattern in patterns]
+    rows = list(
+        AgentDiscoveredPattern.objects.filter(pk__in=ids)
+        .only("id", "pattern_name", "pattern_description")
+        .order_by("id")
+        .select_for_update()
+    )
+    embedder = get_embedder()
+    for start in range(0, len(rows), settings.EMBEDDING_BATCH_SIZE):
+        batch = rows[start : start + settings.EMBEDDING_BATCH_SIZE]
+        vectors = embedder.embed_texts([pattern_text(pattern_name=p.pattern_name, pattern_description=p.pattern_description) for p in batch])
+        for pattern, vector in zip(batch, vectors):
+            pattern.embedding = vector
+            pattern.embedding_model = embedder.model_name
+        AgentDiscoveredPattern.objects.bulk_update(batch, ["embedding", "embedding_model"])
+    return len(rows)
+
+
 @dataclass
 class BackfillSummary:
     tenants: int

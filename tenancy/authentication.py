@@ -12,6 +12,7 @@ import hashlib
 from django.utils import timezone
 from rest_framework import authentication, exceptions
 
+from tenancy.context import authentication_lookup
 from tenancy.models import ApiToken
 
 KEYWORD = "Token"
@@ -33,11 +34,12 @@ def token_from_header(request) -> str | None:
 def token_user(key: str):
     """The active user of a live token, or None (unknown, expired, revoked, inactive)."""
     now = timezone.now()
-    token = (
-        ApiToken.objects.select_related("user")
-        .filter(key_digest=token_digest(key), revoked_at__isnull=True, expires_at__gt=now, user__is_active=True)
-        .first()
-    )
+    with authentication_lookup():
+        token = (
+            ApiToken.objects.select_related("user")
+            .filter(key_digest=token_digest(key), revoked_at__isnull=True, expires_at__gt=now, user__is_active=True)
+            .first()
+        )
     if token is None:
         return None
     if token.last_used_at is None or (now - token.last_used_at).total_seconds() > 60:

@@ -72,21 +72,22 @@ def _engagement_array(engagement_ids: tuple[str, ...] | None) -> str:
 
 
 def _apply(values: dict[str, str]) -> dict[str, str] | None:
-    """Set the settings transaction-locally; return the previous values when nested."""
+    """Set the settings transaction-locally; return the previous values when nested.
+
+    One statement: the previous values are read before they are replaced (PostgreSQL
+    evaluates a target list left to right).
+    """
     connection = connections[RUNTIME_ALIAS]
+    nested = connection.in_atomic_block and len(connection.savepoint_ids) > 0
     names = list(values)
     with connection.cursor() as cursor:
-        previous = None
-        if connection.in_atomic_block and len(connection.savepoint_ids) > 0:
-            cursor.execute(
-                "SELECT " + ", ".join(["current_setting(%s, true)"] * len(names)), names
-            )
-            previous = dict(zip(names, cursor.fetchone()))
+        reads = ["current_setting(%s, true)"] * len(names) if nested else []
         cursor.execute(
-            "SELECT " + ", ".join(["set_config(%s, %s, true)"] * len(names)),
-            [item for pair in values.items() for item in pair],
+            "SELECT " + ", ".join(reads + ["set_config(%s, %s, true)"] * len(names)),
+            (names if nested else []) + [item for pair in values.items() for item in pair],
         )
-    return previous
+        row = cursor.fetchone()
+    return dict(zip(names, row[: len(names)])) if nested else None
 
 
 @contextmanager
@@ -94,6 +95,21 @@ def session_user_context(user_id) -> Iterator[None]:
     """Sets only ``app.user_id``: enough to read one's own memberships, no tenant rows."""
     with transaction.atomic(using=RUNTIME_ALIAS):
         previous = _apply({"app.user_id": _uuid_text(user_id)})
+        yield
+        if previous is not None and not connections[RUNTIME_ALIAS].needs_rollback:
+            _apply(previous)
+
+
+@contextmanager
+def authentication_lookup() -> Iterator[None]:
+    """Lets the body read any user row (and nothing else extra): for login and sessions.
+
+    The users table is under RLS: outside this, the runtime role sees only itself and the
+    members of the tenant in context. Authentication must find a user before any tenant
+    is known, so the backend and the token lookup run inside this.
+    """
+    with transaction.atomic(using=RUNTIME_ALIAS):
+        previous = _apply({"app.auth_lookup": "on"})
         yield
         if previous is not None and not connections[RUNTIME_ALIAS].needs_rollback:
             _apply(previous)

@@ -3,6 +3,9 @@
 Django runs middleware outside ATOMIC_REQUESTS, so the setting is made here, inside the
 transaction that the view's queries (and the template rendering) run in: the whole
 get_response() call is the body of tenant_context.
+
+A platform admin's request to the Django admin runs in platform_context instead (every
+tenant, through the owner connection), after an admin-access audit row is committed.
 """
 
 from __future__ import annotations
@@ -11,9 +14,10 @@ import uuid
 
 from django.db import transaction
 from django.http import JsonResponse
+from django.urls import NoReverseMatch, reverse
 
 from tenancy.authentication import token_from_header, token_user
-from tenancy.context import RUNTIME_ALIAS, tenant_context
+from tenancy.context import OWNER_ALIAS, RUNTIME_ALIAS, platform_context, tenant_context
 from tenancy.selectors import memberships_for_user
 
 TENANT_HEADER = "HTTP_X_CLIENT_ACCOUNT_ID"
@@ -34,6 +38,9 @@ class TenantContextMiddleware:
         user = self._authenticated_user(request)
         if user is None:
             return self.get_response(request)
+
+        if user.is_platform_admin and user.is_active and self._is_admin_path(request):
+            return self._platform_admin_response(request, user)
 
         memberships = memberships_for_user(user)
         requested = request.META.get(TENANT_HEADER, "").strip()
@@ -66,6 +73,27 @@ class TenantContextMiddleware:
                 # The view's exception became a response inside get_response(): without
                 # this, the tenant transaction would commit its partial writes.
                 transaction.set_rollback(True, using=RUNTIME_ALIAS)
+        return response
+
+    @staticmethod
+    def _is_admin_path(request) -> bool:
+        try:
+            return request.path_info.startswith(reverse("admin:index"))
+        except NoReverseMatch:
+            return False
+
+    def _platform_admin_response(self, request, user):
+        from modernize.security.services import admin_access_record
+
+        # Outside every context this commits in its own transaction before the view runs,
+        # so the access stays recorded even when the request fails and rolls back. It is
+        # the audit row of this platform access; platform_context does not write a second.
+        admin_access_record(request=request)
+        request.memberships = []
+        with platform_context(reason=f"admin {request.method} {request.path}", actor=user, audit=False):
+            response = self.get_response(request)
+            if response.status_code >= 500:
+                transaction.set_rollback(True, using=OWNER_ALIAS)
         return response
 
     def _authenticated_user(self, request):

@@ -7,6 +7,8 @@ another tenant's, or outside every context) goes through the owner connection.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -167,6 +169,56 @@ def security_violation_record(
         is_suspicious=True,
         is_blocked=is_blocked,
     )
+
+
+# The audit row names at most this many reviewed events (its count is always exact).
+REVIEW_IDS_RECORDED = 200
+
+
+@dataclass(frozen=True)
+class EventsReviewed:
+    reviewed: int
+    # Left for another reviewer: events about the reviewer's own actions.
+    own_events: int
+    already_reviewed: int
+
+
+def security_events_review(*, event_ids: Iterable, reviewer: User, request: HttpRequest | None = None) -> EventsReviewed:
+    """Mark the given events that need review as reviewed by ``reviewer`` now.
+
+    Only events visible in the current context are touched. Events that need no review
+    or were reviewed before are left as they are, and so are events whose actor is the
+    reviewer (nobody signs off their own suspicious activity). Writes one
+    ``security_events_reviewed`` event per client account concerned, naming the events.
+    Raises TenantContextError outside a tenant or platform context.
+    """
+    if current_tenant() is None and current_platform() is None:
+        raise TenantContextError("security_events_review must run inside tenant_context or platform_context.")
+    now = timezone.now()
+    with transaction.atomic(using=router.db_for_write(SecurityAuditLog)):
+        selected = SecurityAuditLog.objects.filter(pk__in=list(event_ids))
+        pending = selected.filter(reviewed_at__isnull=True).filter(models.Q(requires_review=True) | models.Q(is_suspicious=True))
+        own = pending.filter(actor_user_id=reviewer.pk)
+        own_count = own.count()
+        to_review = list(
+            pending.exclude(actor_user_id=reviewer.pk).select_for_update().order_by("created_at").values_list("pk", "client_account_id")
+        )
+        already = selected.filter(reviewed_at__isnull=False).count()
+        SecurityAuditLog.objects.filter(pk__in=[pk for pk, _ in to_review]).update(reviewed_at=now, reviewed_by=reviewer, updated_at=now)
+        by_client: dict = {}
+        for pk, client_id in to_review:
+            by_client.setdefault(client_id, []).append(str(pk))
+        for client_id, ids in by_client.items():
+            security_event_record(
+                event_type="security_events_reviewed",
+                event_category=Category.AUTHORIZATION,
+                description=f"{reviewer} reviewed {len(ids)} security event(s).",
+                client_account_id=client_id,
+                actor_user_id=reviewer.pk,
+                request=request,
+                details={"count": len(ids), "event_ids": ids[:REVIEW_IDS_RECORDED]},
+            )
+    return EventsReviewed(reviewed=len(to_review), own_events=own_count, already_reviewed=already)
 
 
 # --- Role change approvals ------------------------------------------------------------

@@ -6,7 +6,7 @@ from django.contrib import admin
 from django.urls import reverse
 
 from seeding.factories.platforms import PlatformCredentialFactory
-from tenancy.context import tenant_context
+from tenancy.context import platform_context, tenant_context
 from tenancy.services import api_token_create
 
 pytestmark = pytest.mark.django_db(databases=["default", "owner"])
@@ -21,8 +21,8 @@ def test_every_model_is_registered(app_label):
 
 
 def test_credential_pages_mask_the_secret(world, client):
-    client.force_login(world.platform_admin)
-    # The platform admin has no membership; the test enters tenant A around the requests.
+    # A's client admin works in A's tenant context, which the test's rows share.
+    client.force_login(world.a.users["client_admin"])
     with tenant_context(world.a.id):
         credential = PlatformCredentialFactory(engagement=world.a.engagements[0], adapter_name="VMware vCenter", secret=SECRET)
         listing = client.get(reverse("admin:platforms_platformcredential_changelist"))
@@ -37,10 +37,13 @@ def test_credential_pages_mask_the_secret(world, client):
     assert 'name="encrypted_secret"' not in page and 'name="secret"' not in page
 
 
-def test_admin_cannot_add_credentials_or_adapters(world, client):
+def test_credentials_are_not_added_in_the_admin_and_adapters_only_by_platform_admins(world, client):
     client.force_login(world.platform_admin)
     assert client.get(reverse("admin:platforms_platformcredential_add")).status_code == 403
+    assert client.get(reverse("admin:platforms_platformadapter_add")).status_code == 200
+    client.force_login(world.a.users["client_admin"])
     assert client.get(reverse("admin:platforms_platformadapter_add")).status_code == 403
+    assert client.get(reverse("admin:platforms_platformadapter_changelist")).status_code == 200
 
 
 def test_user_admin_logs_in_by_email(world, client):
@@ -61,10 +64,14 @@ def test_user_change_page_renders_without_username(world, client):
 
 
 def test_api_token_admin_is_read_only_and_hides_the_digest(world, client):
-    key, token = api_token_create(user=world.a.users["analyst"])
-    client.force_login(world.platform_admin)
-    page = client.get(reverse("admin:tenancy_apitoken_change", args=[token.pk]))
+    # Inside the test's platform context every query (the session's too) uses the owner
+    # connection, where the platform admin's admin requests read: write the token there.
+    with platform_context(reason="test: a token for the admin"):
+        client.force_login(world.platform_admin)
+        key, token = api_token_create(user=world.a.users["analyst"])
+        page = client.get(reverse("admin:tenancy_apitoken_change", args=[token.pk]))
+        add = client.get(reverse("admin:tenancy_apitoken_add"))
     assert page.status_code == 200
     body = page.content.decode()
     assert token.key_prefix in body and token.key_digest not in body and key not in body
-    assert client.get(reverse("admin:tenancy_apitoken_add")).status_code == 403
+    assert add.status_code == 403

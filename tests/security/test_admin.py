@@ -13,13 +13,14 @@ pytestmark = pytest.mark.django_db(databases=["default", "owner"])
 
 def _pending(world, requested_role):
     return role_change_request(
-        requested_by=world.a.users["client_admin"], target_user=world.a.users["viewer"], client_account_id=world.a.id,
+        requested_by=world.a.users["engagement_manager"], target_user=world.a.users["viewer"], client_account_id=world.a.id,
         requested_role=requested_role, justification="Joins the Dependency Analysis Agent review board.",
     )
 
 
 def test_approve_action_applies_the_role_through_the_service(world, client):
-    client.force_login(world.platform_admin)
+    # Tenant A's client admin works in A's tenant context, which the test's rows share.
+    client.force_login(world.a.users["client_admin"])
     url = reverse("admin:security_rolechangeapproval_changelist")
     with tenant_context(world.a.id):
         approval = _pending(world, "analyst")
@@ -30,12 +31,12 @@ def test_approve_action_applies_the_role_through_the_service(world, client):
 
 
 def test_refused_decision_is_reported_not_applied(world, client):
-    client.force_login(world.platform_admin)
+    client.force_login(world.a.users["client_admin"])
     url = reverse("admin:security_rolechangeapproval_changelist")
     with tenant_context(world.a.id):
         approval = _pending(world, "platform_admin")
         response = client.post(url, {"action": "approve_selected", "_selected_action": [str(approval.pk)]}, follow=True)
-        assert "platform_context" in response.content.decode()
+        assert "needs a role ranked above it" in response.content.decode()
         assert RoleChangeApproval.objects.get(pk=approval.pk).status == "PENDING"
 
 

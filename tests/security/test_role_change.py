@@ -172,7 +172,8 @@ def test_platform_admin_role_needs_platform_context_and_is_critical(world):
         event = SecurityAuditLog.objects.get(event_type="role_escalation", details__approval_id=str(approval.pk))
     assert (event.severity, event.requires_review) == ("CRITICAL", True)
     assert event.details["old_role"] == "engagement_manager" and event.details["new_role"] == "platform_admin"
-    assert not User.objects.get(pk=manager.pk).is_platform_admin  # the runtime connection never saw the owner's change
+    with tenant_context(world.a.id):
+        assert not User.objects.get(pk=manager.pk).is_platform_admin  # the runtime connection never saw the owner's change
 
 
 @pytest.mark.parametrize(
