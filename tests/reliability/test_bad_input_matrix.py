@@ -257,12 +257,6 @@ def _expired_token(user) -> str:
     return key
 
 
-# Users are global (a person may work for several clients): naming another tenant's user
-# as the target of a role change request is allowed; approving it would add a membership
-# in the requester's own client account, never touch the other one.
-CROSS_TENANT_ALLOWED = {"POST /api/v1/role-changes/"}
-
-
 def _empty_list(response) -> bool:
     """A filter naming another tenant's engagement answers an empty page, not its rows."""
     try:
@@ -314,7 +308,7 @@ def test_bad_input_matrix(world, setup, settings):
                 problems.append(f"{endpoint} / valid: {status} {code} {message}")
             elif cls in ("wrong_types", "vector_length", "nan", "huge") and not _refused_for_bad_input(status):
                 problems.append(f"{endpoint} / {cls}: accepted ({status})")
-            elif cls == "other_tenant" and not (400 <= status < 500) and not _empty_list(response) and endpoint not in CROSS_TENANT_ALLOWED:
+            elif cls == "other_tenant" and not (400 <= status < 500) and not _empty_list(response):
                 problems.append(f"{endpoint} / other tenant's ids: {status}")
             elif cls in ("missing_token", "expired_token") and status != 401:
                 problems.append(f"{endpoint} / {cls}: {status} instead of 401")
@@ -334,7 +328,7 @@ def test_bad_input_matrix(world, setup, settings):
 
     with tenant_context(world.a.id):
         assert ClientMembership.objects.get(user=world.a.spare_user, client_account_id=world.a.id).role == "viewer"
-    assert not User.objects.get(pk=world.a.spare_user.pk).is_platform_admin
+        assert not User.objects.get(pk=world.a.spare_user.pk).is_platform_admin
     # ...and the unknown client_account_id of the create left the pattern in tenant A.
     with tenant_context(world.b.id):
         from patterns.models import AgentDiscoveredPattern
