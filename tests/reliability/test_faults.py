@@ -7,6 +7,7 @@ together or not at all; acknowledged writes survive.
 
 import socket
 import threading
+from contextlib import ExitStack
 
 import httpx
 import pytest
@@ -18,7 +19,7 @@ from tests.live import gunicorn_server, pgbouncer
 from tests.reliability.checks import create_audit_consistency, lost_writes
 from tests.reliability.load import client_specs, load_run
 from tests.reliability.postgres import Restart, postgres_restart
-from tests.reliability.profile import FAULT_DOWN_SECONDS, FAULT_LOAD_SECONDS, FAULT_RESTART_AT_SECONDS, LOAD_MAX_REQUESTS, figures_record
+from tests.reliability.profile import FAULT_DOWN_SECONDS, FAULT_LOAD_SECONDS, FAULT_RESTARTS_AT_SECONDS, LOAD_MAX_REQUESTS, figures_record
 
 pytestmark = pytest.mark.slow
 
@@ -37,46 +38,48 @@ def _probe(base: str) -> dict:
 
 @pytest.mark.parametrize("path", ["direct", "pgbouncer"])
 def test_postgres_restart_during_load(fleet, django_db_blocker, path):
-    specs = client_specs(fleet)[:: 2]  # 4 clients per tenant: the fault, not the throughput, is measured
-    restart = Restart()
+    specs = client_specs(fleet)[::2]  # 4 clients per tenant: the fault, not the throughput, is measured
+    restarts = [Restart() for _ in FAULT_RESTARTS_AT_SECONDS]
     with django_db_blocker.unblock():
         for alias in connections:
             connections[alias].close()
-        if path == "pgbouncer":
-            bouncer = pgbouncer(pool_size=4, options=BOUNCER_OPTIONS)
-            runtime = bouncer.__enter__()
-            env = {**SERVER_ENV, "DB_TRANSACTION_POOLER": "1"}
-        else:
-            bouncer, runtime, env = None, None, SERVER_ENV
-        try:
-            with gunicorn_server(runtime_db=runtime, threads=8, env=env) as base:
-                result = load_run(
-                    base,
-                    specs,
-                    owner_of=fleet.owner_of(),
-                    seconds=FAULT_LOAD_SECONDS,
-                    max_requests=LOAD_MAX_REQUESTS,
-                    events=[(FAULT_RESTART_AT_SECONDS, lambda t0: postgres_restart(down_seconds=FAULT_DOWN_SECONDS, t0=t0, record=restart, while_down=lambda: _probe(base)))],
-                )
-                after = _probe(base)
-        finally:
-            if bouncer is not None:
-                bouncer.__exit__(None, None, None)
+        with ExitStack() as stack:
+            runtime, env = None, SERVER_ENV
+            if path == "pgbouncer":
+                runtime = stack.enter_context(pgbouncer(pool_size=4, options=BOUNCER_OPTIONS))
+                env = {**SERVER_ENV, "DB_TRANSACTION_POOLER": "1"}
+            base = stack.enter_context(gunicorn_server(runtime_db=runtime, threads=8, env=env))
+
+            def restart_event(record):
+                return lambda t0: postgres_restart(down_seconds=FAULT_DOWN_SECONDS, t0=t0, record=record, while_down=lambda: _probe(base))
+
+            result = load_run(
+                base,
+                specs,
+                owner_of=fleet.owner_of(),
+                seconds=FAULT_LOAD_SECONDS,
+                max_requests=LOAD_MAX_REQUESTS,
+                events=[(at, restart_event(record)) for at, record in zip(FAULT_RESTARTS_AT_SECONDS, restarts)],
+            )
+            after = _probe(base)
         for alias in connections:
             connections[alias].close()
         lost = lost_writes(result)
         audit = create_audit_consistency(result)
 
-    back = restart.started
-    failures = [s for s in result.samples if s.status != 200 and s.status != 201]
-    after_recovery = [s for s in result.samples if s.started >= back + RECOVERY_SECONDS]
+    def in_outage(sample) -> bool:
+        return any(r.stop_requested - 1.0 <= sample.started + sample.seconds and sample.started <= r.started + RECOVERY_SECONDS for r in restarts)
+
+    failures = [s for s in result.samples if s.status not in (200, 201)]
+    outside = [s for s in failures if not in_outage(s)]
+    after_recovery = [s for s in result.samples if s.started >= restarts[-1].started + RECOVERY_SECONDS]
     failed_503 = sorted(s.seconds for s in failures if s.status == 503)
     summary = result.summary()
     figures_record(
         f"fault_restart_{path}",
         {
-            "setup": {"path": path, "clients": len(specs), "restart_at_s": FAULT_RESTART_AT_SECONDS, "down_s": FAULT_DOWN_SECONDS},
-            "restart": restart.__dict__,
+            "setup": {"path": path, "clients": len(specs), "restarts_at_s": FAULT_RESTARTS_AT_SECONDS, "down_s": FAULT_DOWN_SECONDS, "bouncer": BOUNCER_OPTIONS if path == "pgbouncer" else None},
+            "restarts": [r.__dict__ for r in restarts],
             "requests": summary["requests"],
             "by_status": summary["by_status"],
             "error_codes": summary["error_codes"],
@@ -84,22 +87,25 @@ def test_postgres_restart_during_load(fleet, django_db_blocker, path):
             "transport_error_details": summary["transport_error_details"],
             "failed_503_max_ms": round(failed_503[-1] * 1000, 1) if failed_503 else None,
             "failed_503_p50_ms": round(failed_503[len(failed_503) // 2] * 1000, 1) if failed_503 else None,
-            "last_failure_s_after_start": round(max((s.started for s in failures), default=back) - back, 2),
+            "last_failure_s_after_start": round(max((s.started for s in failures), default=restarts[-1].started) - restarts[-1].started, 2),
+            "failures_outside_outages": len(outside),
             "requests_after_recovery": len(after_recovery),
             "failures_after_recovery": sum(1 for s in after_recovery if s.status not in (200, 201)),
             "cross_tenant_rows": len(result.cross_tenant_rows),
             "create_audit": {k: (len(v) if isinstance(v, list) else v) for k, v in audit.items()},
             "creates_missing": len(lost["creates_missing"]),
             "updates_lost": len(lost["updates_lost"]),
-            "healthz_while_down": restart.while_down,
+            "healthz_while_down": [r.while_down for r in restarts],
             "healthz_after": after,
         },
     )
     assert failures, "the restart was not observed by any request"
     assert {s.status for s in failures} == {503}, summary["by_status"]
     assert {s.error_code for s in failures} == {"database_unavailable"}, summary["error_codes"]
-    assert result.transport_errors == {} and result.malformed_errors == []
-    assert restart.while_down["status"] == 503 and restart.while_down["body"]["error"]["code"] == "database_unavailable"
+    assert result.transport_errors == {} and result.malformed_errors == [], summary["transport_error_details"]
+    for r in restarts:
+        assert r.while_down["status"] == 503 and r.while_down["body"]["error"]["code"] == "database_unavailable"
+    assert outside == [], "requests failed while the database was up"
     assert after_recovery and all(s.status in (200, 201) for s in after_recovery), "the server did not recover by itself"
     assert after["status"] == 200
     assert result.cross_tenant_rows == []
