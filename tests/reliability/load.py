@@ -218,10 +218,12 @@ class _Client:
                 self.result.unacknowledged_updates[target].append(task_id)
 
 
-async def _run(base: str, specs: list[ClientSpec], owner_of: dict[str, str], seconds: float, max_requests: int, seed: int, events, transport) -> LoadResult:
+async def _run(base: str, specs: list[ClientSpec], owner_of: dict[str, str], seconds: float, max_requests: int, seed: int, events, transport, tail_seconds: float) -> LoadResult:
     result = LoadResult()
     t0 = time.monotonic()
-    deadline = t0 + seconds
+    deadline = [t0 + seconds]
+    # While an event is pending or running the load goes on, whatever the deadline.
+    pending = [len(events or [])]
     # Idle connections are dropped before gunicorn's 2 s keep-alive closes them, so no
     # request is ever sent on a connection the server is closing at that moment.
     limits = httpx.Limits(max_connections=len(specs) + 4, max_keepalive_connections=len(specs) + 4, keepalive_expiry=1.0)
@@ -229,13 +231,18 @@ async def _run(base: str, specs: list[ClientSpec], owner_of: dict[str, str], sec
         clients = [_Client(spec, http, result, owner_of, random.Random(seed + i), t0) for i, spec in enumerate(specs)]
 
         async def loop(client: _Client) -> None:
-            while time.monotonic() < deadline and len(result.samples) < max_requests:
+            while (pending[0] or time.monotonic() < deadline[0]) and len(result.samples) < max_requests:
                 await client.step()
 
         async def timeline() -> None:
             for at, action in sorted(events or [], key=lambda e: e[0]):
                 await asyncio.sleep(max(0.0, t0 + at - time.monotonic()))
-                await asyncio.to_thread(action, t0)
+                try:
+                    await asyncio.to_thread(action, t0)
+                finally:
+                    if pending[0] == 1:
+                        deadline[0] = max(deadline[0], time.monotonic() + tail_seconds)
+                    pending[0] -= 1
 
         await asyncio.gather(timeline(), *(loop(c) for c in clients))
     result.seconds = time.monotonic() - t0
@@ -252,12 +259,14 @@ def load_run(
     seed: int = 20261204,
     events: list | None = None,
     transport: httpx.AsyncBaseTransport | None = None,
+    tail_seconds: float = 0.0,
 ) -> LoadResult:
     """Run the load against ``base`` (a loopback URL) for ``seconds`` or ``max_requests``.
 
     ``events``: [(seconds after start, callable(t0))] run in a thread at those times (faults);
     ``t0`` is the load's time.monotonic() origin, the one of Sample.started.
-    The run lasts until both the load and the events are done. ``transport`` replaces the
+    The load goes on at least ``tail_seconds`` after the last event ended (to watch the
+    recovery, however long the fault took). ``transport`` replaces the
     network (the detector's own tests).
     """
     # One INFO line per request would drown the test output.
@@ -265,7 +274,7 @@ def load_run(
     host = urlsplit(base).hostname or ""
     if not (host == "localhost" or host.startswith("127.") or host == "::1"):
         raise ValueError(f"The load generator sends traffic to loopback addresses only, not {host!r}.")
-    return asyncio.run(_run(base, specs, owner_of, seconds, max_requests, seed, events, transport))
+    return asyncio.run(_run(base, specs, owner_of, seconds, max_requests, seed, events, transport, tail_seconds))
 
 
 def client_specs(fleet) -> list[ClientSpec]:

@@ -19,7 +19,8 @@ CLIENTS_PER_TENANT = 8
 LOAD_SECONDS = 60.0 if SOAK else 10.0
 # Upper bound on requests whatever the speed: the load stops at whichever comes first.
 LOAD_MAX_REQUESTS = 200_000 if SOAK else 20_000
-FAULT_LOAD_SECONDS = 45.0 if SOAK else 13.0
+# The fault load lasts this long, and at least 7 s after the last restart (recovery).
+FAULT_LOAD_SECONDS = 45.0 if SOAK else 8.0
 # Seconds into the fault load at which PostgreSQL is stopped (and started FAULT_DOWN_SECONDS later).
 FAULT_RESTARTS_AT_SECONDS = [8.0, 26.0] if SOAK else [4.0]
 FAULT_DOWN_SECONDS = 4.0 if SOAK else 3.0

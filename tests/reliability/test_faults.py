@@ -27,7 +27,8 @@ SERVER_ENV = {"SEARCH_THROTTLE_RATE": "1000000/min", "DB_CONNECT_TIMEOUT": "2"}
 # Without them a client waits up to 120 s for a server connection while PostgreSQL is
 # down, and PgBouncer retries a failed server login only every 15 s (docs/reliability.md).
 BOUNCER_OPTIONS = {"query_wait_timeout": 3, "server_login_retry": 1}
-# Requests started this long after the database is accepting connections again must all succeed.
+# Requests started this long after the database is accepting connections again must all
+# succeed (PgBouncer retries its server login every second, see BOUNCER_OPTIONS).
 RECOVERY_SECONDS = 3.0
 
 
@@ -60,6 +61,7 @@ def test_postgres_restart_during_load(fleet, django_db_blocker, path):
                 seconds=FAULT_LOAD_SECONDS,
                 max_requests=LOAD_MAX_REQUESTS,
                 events=[(at, restart_event(record)) for at, record in zip(FAULT_RESTARTS_AT_SECONDS, restarts)],
+                tail_seconds=RECOVERY_SECONDS + 4.0,
             )
             after = _probe(base)
         for alias in connections:
