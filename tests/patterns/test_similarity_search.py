@@ -178,3 +178,21 @@ def test_a_role_limited_user_searches_only_assigned_engagements(world, rng):
     with tenant_context(world.a.id, role="analyst", engagement_ids=[world.a.engagements[0].pk]):
         found = patterns_similar_to_vector(vector=query.tolist(), k=10)
     assert {m.pattern.pk for m in found} == {r.pk for r in assigned}
+
+
+@pytest.mark.parametrize(
+    "table_rows, cap, expected",
+    [
+        (100_000, 20_000, 2236),  # sqrt(50 * 100000): a 1% tenant is searched exactly, a 10% one by the index
+        (10_000, 20_000, 707),
+        (10_000_000, 20_000, 20_000),  # never more than the cap
+        (0, 20_000, 20_000),  # never analysed: the cap alone decides
+        (100_000, 0, 0),
+    ],
+)
+def test_the_exact_search_bound_weighs_candidates_against_table_size(settings, table_rows, cap, expected):
+    from patterns.selectors import _exact_search_limit
+
+    settings.EXACT_SEARCH_COST_RATIO = 50
+    settings.EXACT_SEARCH_MAX_ROWS = cap
+    assert _exact_search_limit(table_rows) == expected
