@@ -204,6 +204,8 @@ def _count_candidates(candidates: QuerySet, *, k: int, alias: str) -> tuple[floa
     can always be checked for under-filling.
     """
     inner, params = candidates.order_by().values("pk").query.get_compiler(using=alias).as_sql()
+    # The LIMIT is max(k, _exact_search_limit(table rows)) + 1, computed in SQL from the
+    # same settings so that one round trip suffices.
     sql = (
         "WITH stats AS (SELECT greatest(reltuples, 0)::float8 AS table_rows FROM pg_class WHERE oid = %s::regclass) "
         "SELECT (SELECT table_rows FROM stats), count(*) FROM ("

@@ -391,6 +391,7 @@ def run_one(conn, server_env, base, kind: str, n: int, queries: int, tenants: di
     for name, settings in {
         "hnsw_relaxed": HNSW_RELAXED,
         "hnsw_relaxed_ef40": {**HNSW_RELAXED, "hnsw.ef_search": "40"},
+        "hnsw_relaxed_ef200": {**HNSW_RELAXED, "hnsw.ef_search": "200"},
         "hnsw_strict": {**HNSW_RELAXED, "hnsw.iterative_scan": "strict_order"},
         "hnsw_no_iterative": {**HNSW_RELAXED, "hnsw.iterative_scan": "off"},
     }.items():
@@ -507,6 +508,7 @@ def main(argv=None) -> int:
     }
     try:
         report["machine"] = machine(conn)
+        report["load_average_at_start"] = [round(x, 2) for x in os.getloadavg()]
         for kind in args.datasets:
             for n in args.sizes:
                 variants = not args.no_variants and kind in args.variants_datasets
@@ -515,9 +517,11 @@ def main(argv=None) -> int:
         http_process.terminate()
         http_process.wait(timeout=30)
         conn.close()
+    report["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
     report["total_seconds"] = round(time.perf_counter() - total_started, 1)
     args.output.write_text(json.dumps(report, indent=2) + "\n")
     print_table(report)
+    print(f"\nLoad average (1/5/15 min) at start {report['load_average_at_start']}, at end {report['load_average_at_end']} on {report['machine']['cores']} cores.")
     print(f"\nSaved {args.output.relative_to(ROOT) if args.output.is_relative_to(ROOT) else args.output} in {report['total_seconds']}s.")
     return 0
 
