@@ -194,7 +194,19 @@ def build_product_index(conn) -> dict:
 # --- measuring ---------------------------------------------------------------------------------
 
 WARMUP = 10
-HNSW_RELAXED = {"hnsw.ef_search": "100", "hnsw.iterative_scan": "relaxed_order", "hnsw.max_scan_tuples": "20000", "enable_sort": "off"}
+
+
+def hnsw_settings(**overrides) -> dict:
+    """The index-scan settings the application uses (patterns.selectors), with overrides."""
+    from django.conf import settings
+
+    return {
+        "hnsw.ef_search": str(settings.HNSW_EF_SEARCH),
+        "hnsw.iterative_scan": settings.HNSW_ITERATIVE_SCAN,
+        "hnsw.max_scan_tuples": str(settings.HNSW_MAX_SCAN_TUPLES),
+        "enable_sort": "off",
+        **{name.replace("__", "."): str(value) for name, value in overrides.items()},
+    }
 
 
 def percentiles(samples_ms: list[float]) -> dict:
@@ -350,7 +362,9 @@ def index_variants(conn, n: int, tenants, queries, truth, tenant_rows) -> dict:
         "CREATE INDEX bench_ann_halfvec ON bench_ann USING hnsw ((embedding::halfvec(1536)) halfvec_cosine_ops) WITH (m = 16, ef_construction = 64)",
         "bench_ann_halfvec",
     )
-    raw = sql_strategy(conn, tenants, queries, HNSW_RELAXED, table="bench_ann", expression="embedding::halfvec(1536)", cast="::halfvec(1536)")
+    raw = sql_strategy(
+        conn, tenants, queries, hnsw_settings(hnsw__iterative_scan="relaxed_order"), table="bench_ann", expression="embedding::halfvec(1536)", cast="::halfvec(1536)"
+    )
     out["hnsw_halfvec_relaxed"] = scored(raw, truth, tenant_rows, **meta)
     conn.execute("DROP TABLE bench_ann")
 
@@ -389,13 +403,13 @@ def run_one(conn, server_env, base, kind: str, n: int, queries: int, tenants: di
     truth = {label: exact[label][1] for label in SHARES}
     run["strategies"]["exact"] = scored(exact, truth, tenant_rows)
     for name, settings in {
-        "hnsw_relaxed": HNSW_RELAXED,
-        "hnsw_relaxed_ef40": {**HNSW_RELAXED, "hnsw.ef_search": "40"},
-        "hnsw_relaxed_ef200": {**HNSW_RELAXED, "hnsw.ef_search": "200"},
-        "hnsw_strict": {**HNSW_RELAXED, "hnsw.iterative_scan": "strict_order"},
-        "hnsw_no_iterative": {**HNSW_RELAXED, "hnsw.iterative_scan": "off"},
+        "hnsw_relaxed": hnsw_settings(hnsw__iterative_scan="relaxed_order"),
+        "hnsw_relaxed_ef40": hnsw_settings(hnsw__iterative_scan="relaxed_order", hnsw__ef_search=40),
+        "hnsw_relaxed_ef100": hnsw_settings(hnsw__iterative_scan="relaxed_order", hnsw__ef_search=100),
+        "hnsw_strict": hnsw_settings(hnsw__iterative_scan="strict_order"),
+        "hnsw_no_iterative": hnsw_settings(hnsw__iterative_scan="off"),
     }.items():
-        run["strategies"][name] = scored(sql_strategy(conn, tenants, q, settings), truth, tenant_rows)
+        run["strategies"][name] = scored(sql_strategy(conn, tenants, q, settings), truth, tenant_rows, ef_search=int(settings["hnsw.ef_search"]))
     print(f"  {kind} {n}: SQL strategies measured", flush=True)
 
     run["product_db"] = product_db(tenants, q, truth, tenant_rows)
@@ -508,6 +522,12 @@ def main(argv=None) -> int:
     }
     try:
         report["machine"] = machine(conn)
+        from django.conf import settings
+
+        report["application_settings"] = {
+            name: getattr(settings, name)
+            for name in ("EXACT_SEARCH_MAX_ROWS", "EXACT_SEARCH_COST_RATIO", "HNSW_EF_SEARCH", "HNSW_ITERATIVE_SCAN", "HNSW_MAX_SCAN_TUPLES", "IVFFLAT_PROBES")
+        }
         report["load_average_at_start"] = [round(x, 2) for x in os.getloadavg()]
         for kind in args.datasets:
             for n in args.sizes:
