@@ -8,18 +8,19 @@ fewer than k rows, or none, for a small tenant. The search therefore picks a str
 from the size n of the candidate set (the rows that pass the filters) and the table's
 size N:
 
-* **exact** when n is small: a bitmap scan of the candidate rows and an exact top-k
-  sort. Its cost grows with n; an index scan's cost grows with N / n (the rows it must
-  walk past to find k candidates). Exact is chosen when n² ≤ EXACT_SEARCH_COST_RATIO · N
-  (and n ≤ EXACT_SEARCH_MAX_ROWS); n is counted only up to that bound, so counting a
-  large tenant costs no more than counting a small one;
+* **exact** when n is small: the distance of every candidate (a scan of the candidate
+  index), then the k smallest. Its cost grows with n; an index scan's cost grows with
+  N / n (the rows it must walk past to find k candidates). Exact is chosen when
+  n² ≤ EXACT_SEARCH_COST_RATIO · N (and n ≤ EXACT_SEARCH_MAX_ROWS); n is counted only up
+  to that bound, so counting a large tenant costs no more than counting a small one;
 * **index** otherwise: the HNSW (or IVFFlat) index with pgvector 0.8 iterative scans
-  (``hnsw.iterative_scan``, ``hnsw.ef_search``, ``hnsw.max_scan_tuples``), set with
-  ``SET LOCAL`` semantics in a savepoint that is rolled back afterwards; should it still
-  return fewer than min(k, n) rows, the exact search answers instead.
+  (``hnsw.iterative_scan``, ``hnsw.ef_search``, ``hnsw.max_scan_tuples``), set
+  transaction-locally by the counting statement itself; should it still return fewer
+  than min(k, n) rows, the exact search answers instead.
 
-So every answer holds min(k, matching rows) patterns. The measurements behind the
-defaults are in docs/vector-search.md and bench/vector_search/.
+So every answer holds min(k, matching rows) patterns, in two statements (three for the
+index: enable_sort is restored after it). The measurements behind the defaults are in
+docs/vector-search.md and bench/vector_search/.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from typing import NamedTuple
 
 import numpy as np
 from django.conf import settings
-from django.db import connections, router, transaction
+from django.db import connections, router
 from django.db.models import QuerySet, Value
 from pgvector.django import CosineDistance
 
@@ -167,74 +168,81 @@ def pattern_get(*, pattern_id) -> AgentDiscoveredPattern:
     return patterns_visible().get(pk=pattern_id)
 
 
-def _set_local(cursor, values: dict[str, str]) -> None:
-    cursor.execute(
-        "SELECT " + ", ".join(["set_config(%s, %s, true)"] * len(values)),
-        [item for pair in values.items() for item in pair],
-    )
+@dataclass(frozen=True)
+class _Plan:
+    candidates: int
+    use_index: bool
+    # enable_sort before the index plan switched it off (restored after the query).
+    enable_sort: str
 
 
-def _nearest(candidates: QuerySet, vector: Value, k: int, *, alias: str, plan: dict[str, str]) -> list[tuple]:
-    """Run the top-k query with planner/index settings that last only for this query."""
-    query = candidates.defer("embedding").annotate(distance=CosineDistance("embedding", vector)).order_by("distance")[:k]
-    with transaction.atomic(using=alias):
-        with connections[alias].cursor() as cursor:
-            _set_local(cursor, plan)
-        rows = [(pattern, pattern.distance) for pattern in query]
-        # Rolling the savepoint back undoes the settings (a released one would keep them
-        # for the rest of the request's transaction); the query only read.
-        transaction.set_rollback(True, using=alias)
-    return rows
+def _plan(candidates: QuerySet, *, k: int, alias: str) -> _Plan:
+    """Count the candidates, choose the strategy and, for the index, set its scan settings.
 
-
-def _exact_search_limit(table_rows: float) -> int:
-    """The largest candidate set searched exactly (see the module docstring)."""
-    cap = settings.EXACT_SEARCH_MAX_ROWS
-    if table_rows <= 0:
-        # Never analysed: no size to weigh against; the cap alone decides.
-        return cap
-    return min(cap, math.isqrt(int(settings.EXACT_SEARCH_COST_RATIO * table_rows)))
-
-
-def _count_candidates(candidates: QuerySet, *, k: int, alias: str) -> tuple[float, int]:
-    """(table rows as the planner knows them, candidate rows counted up to the exact-search bound + 1).
-
-    One statement: the bound depends on the table size, read from pg_class (kept by
-    ANALYZE and autovacuum) in the same query. It never drops below k, so an index answer
-    can always be checked for under-filling.
+    One statement (see the module docstring): the table size N from pg_class (kept by
+    ANALYZE and autovacuum), the exact-search bound min(EXACT_SEARCH_MAX_ROWS,
+    sqrt(EXACT_SEARCH_COST_RATIO * N)) -- the cap alone while N is unknown --, the
+    candidates counted up to max(k, bound) + 1 (so an index answer can be checked for
+    under-filling), and, when n exceeds the bound, transaction-local settings for the
+    index scan. The hnsw.* / ivfflat.* settings affect vector index scans only;
+    enable_sort = off, which makes the planner take the vector index, is restored by
+    _restore_sort right after the query.
     """
     inner, params = candidates.order_by().values("pk").query.get_compiler(using=alias).as_sql()
-    # The LIMIT is max(k, _exact_search_limit(table rows)) + 1, computed in SQL from the
-    # same settings so that one round trip suffices.
-    sql = (
-        "WITH stats AS (SELECT greatest(reltuples, 0)::float8 AS table_rows FROM pg_class WHERE oid = %s::regclass) "
-        "SELECT (SELECT table_rows FROM stats), count(*) FROM ("
-        f"{inner} LIMIT (SELECT greatest(%s, least(%s, CASE WHEN table_rows > 0 THEN floor(sqrt(%s * table_rows)) ELSE %s END))::bigint + 1 FROM stats)"
-        ") AS candidates"
-    )
     cap = settings.EXACT_SEARCH_MAX_ROWS
-    with connections[alias].cursor() as cursor:
-        cursor.execute(sql, [AgentDiscoveredPattern._meta.db_table, *params, k, cap, settings.EXACT_SEARCH_COST_RATIO, cap])
-        table_rows, counted = cursor.fetchone()
-    return table_rows, counted
-
-
-def _index_plan(k: int) -> dict[str, str]:
-    ef_search = max(settings.HNSW_EF_SEARCH, k)
-    return {
-        "hnsw.ef_search": str(ef_search),
+    index_settings = {
+        "hnsw.ef_search": str(max(settings.HNSW_EF_SEARCH, k)),
         "hnsw.iterative_scan": settings.HNSW_ITERATIVE_SCAN,
         "hnsw.max_scan_tuples": str(settings.HNSW_MAX_SCAN_TUPLES),
         "ivfflat.probes": str(settings.IVFFLAT_PROBES),
         "ivfflat.iterative_scan": "relaxed_order",
-        # Any plan but the vector index needs a Sort: this makes the planner take the index.
         "enable_sort": "off",
     }
+    sql = (
+        "WITH bound AS ("
+        " SELECT least(%s, CASE WHEN reltuples > 0 THEN floor(sqrt(%s * reltuples)) ELSE %s END)::bigint AS exact_rows"
+        " FROM pg_class WHERE oid = %s::regclass"
+        "), counted AS ("
+        f" SELECT count(*) AS n FROM ({inner} LIMIT (SELECT greatest(%s, exact_rows) + 1 FROM bound)) AS candidates"
+        "), choice AS ("
+        " SELECT n, n > exact_rows AS use_index, current_setting('enable_sort') AS enable_sort FROM bound, counted"
+        ") SELECT n, use_index, enable_sort"
+        + "".join(", CASE WHEN use_index THEN set_config(%s, %s, true) END" for _ in index_settings)
+        + " FROM choice"
+    )
+    with connections[alias].cursor() as cursor:
+        cursor.execute(
+            sql,
+            [cap, settings.EXACT_SEARCH_COST_RATIO, cap, AgentDiscoveredPattern._meta.db_table, *params, k]
+            + [item for pair in index_settings.items() for item in pair],
+        )
+        counted, use_index, enable_sort = cursor.fetchone()[:3]
+    return _Plan(candidates=counted, use_index=use_index, enable_sort=enable_sort)
 
 
-# The vector index supports only plain index scans, so this leaves the planner a bitmap
-# scan of the candidate index (or a sequential scan) and an exact top-k sort.
-_EXACT_PLAN = {"enable_indexscan": "off"}
+def _restore_sort(plan: _Plan, *, alias: str) -> None:
+    with connections[alias].cursor() as cursor:
+        cursor.execute("SELECT set_config('enable_sort', %s, true)", [plan.enable_sort])
+
+
+def _with_distance(candidates: QuerySet, vector: Value) -> QuerySet:
+    return candidates.defer("embedding").annotate(distance=CosineDistance("embedding", vector))
+
+
+def _nearest_by_index(candidates: QuerySet, vector: Value, k: int) -> list[tuple]:
+    """ORDER BY embedding <=> q LIMIT k: the vector index, with the settings _plan made."""
+    return [(p, p.distance) for p in _with_distance(candidates, vector).order_by("distance")[:k]]
+
+
+def _nearest_exactly(candidates: QuerySet, vector: Value, k: int, *, alias: str) -> list[tuple]:
+    """Distances of every candidate, then the k smallest: exact, and no index can be used.
+
+    The MATERIALIZED CTE computes the candidates (a scan of the candidate index) before
+    ordering them, so the planner cannot turn the ORDER BY into a vector index scan.
+    """
+    inner, params = _with_distance(candidates, vector).order_by().query.get_compiler(using=alias).as_sql()
+    sql = f"WITH candidates AS MATERIALIZED ({inner}) SELECT * FROM candidates ORDER BY distance LIMIT %s"
+    return [(p, p.distance) for p in AgentDiscoveredPattern.objects.using(alias).raw(sql, [*params, k])]
 
 
 def patterns_similar_to_vector(
@@ -290,33 +298,36 @@ def patterns_similar_to_vector(
         candidates = candidates.exclude(pk=exclude_pattern_id)
 
     alias = router.db_for_read(AgentDiscoveredPattern)
-    table_rows, counted = _count_candidates(candidates, k=k, alias=alias)
-    if counted == 0:
+    plan = _plan(candidates, k=k, alias=alias)
+    if plan.candidates == 0:
         return SimilarPatterns(matches=[], strategy=STRATEGY_EXACT, candidates=0)
 
     literal = _vector_literal(values)
-    if counted <= _exact_search_limit(table_rows):
+    if not plan.use_index:
         strategy = STRATEGY_EXACT
-        rows = _nearest(candidates, literal, k, alias=alias, plan=_EXACT_PLAN)
+        rows = _nearest_exactly(candidates, literal, k, alias=alias)
     else:
-        strategy = STRATEGY_INDEX
-        rows = _nearest(candidates, literal, k, alias=alias, plan=_index_plan(k))
-        if len(rows) < min(k, counted):
-            logger.warning(
-                "Vector index under-filled a search (%d of %d rows): answered exactly; raise HNSW_MAX_SCAN_TUPLES "
-                "or EXACT_SEARCH_COST_RATIO.",
-                len(rows),
-                min(k, counted),
-            )
-            strategy = STRATEGY_EXACT_FALLBACK
-            rows = _nearest(candidates, literal, k, alias=alias, plan=_EXACT_PLAN)
+        try:
+            strategy = STRATEGY_INDEX
+            rows = _nearest_by_index(candidates, literal, k)
+            if len(rows) < min(k, plan.candidates):
+                logger.warning(
+                    "Vector index under-filled a search (%d of %d rows): answered exactly; raise HNSW_MAX_SCAN_TUPLES "
+                    "or EXACT_SEARCH_COST_RATIO.",
+                    len(rows),
+                    min(k, plan.candidates),
+                )
+                strategy = STRATEGY_EXACT_FALLBACK
+                rows = _nearest_exactly(candidates, literal, k, alias=alias)
+        finally:
+            _restore_sort(plan, alias=alias)
 
     # Relaxed iterative scans may return the k rows slightly out of order.
     rows.sort(key=lambda row: (row[1], str(row[0].pk)))
     matches = [SimilarPattern(pattern, 1.0 - distance) for pattern, distance in rows]
     if min_similarity is not None:
         matches = [match for match in matches if match.similarity >= min_similarity]
-    return SimilarPatterns(matches=matches, strategy=strategy, candidates=counted)
+    return SimilarPatterns(matches=matches, strategy=strategy, candidates=plan.candidates)
 
 
 def patterns_similar_to_text(*, text: str, **search) -> SimilarPatterns:
