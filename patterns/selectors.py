@@ -9,10 +9,12 @@ from the size n of the candidate set (the rows that pass the filters) and the ta
 size N:
 
 * **exact** when n is small: the distance of every candidate (a scan of the candidate
-  index), then the k smallest. Its cost grows with n; an index scan's cost grows with
-  N / n (the rows it must walk past to find k candidates). Exact is chosen when
-  n² ≤ EXACT_SEARCH_COST_RATIO · N (and n ≤ EXACT_SEARCH_MAX_ROWS); n is counted only up
-  to that bound, so counting a large tenant costs no more than counting a small one;
+  index), then the k smallest. Its cost is about a·n; an index search costs about
+  c + b·N/n (a fixed part, plus the rows it walks past per match). Exact is chosen when
+  n ≤ m + R·N/n with m = c/a = EXACT_SEARCH_MIN_ROWS and R = b/a =
+  EXACT_SEARCH_COST_RATIO (both measured), i.e. n ≤ (m + sqrt(m² + 4·R·N)) / 2, and
+  n ≤ EXACT_SEARCH_MAX_ROWS. n is counted only up to that bound, so counting a large
+  tenant costs no more than counting a small one;
 * **index** otherwise: the HNSW (or IVFFlat) index with pgvector 0.8 iterative scans
   (``hnsw.iterative_scan``, ``hnsw.ef_search``, ``hnsw.max_scan_tuples``), set
   transaction-locally by the counting statement itself; should it still return fewer
@@ -180,8 +182,7 @@ def _plan(candidates: QuerySet, *, k: int, alias: str) -> _Plan:
     """Count the candidates, choose the strategy and, for the index, set its scan settings.
 
     One statement (see the module docstring): the table size N from pg_class (kept by
-    ANALYZE and autovacuum), the exact-search bound min(EXACT_SEARCH_MAX_ROWS,
-    sqrt(EXACT_SEARCH_COST_RATIO * N)) -- the cap alone while N is unknown --, the
+    ANALYZE and autovacuum; 0 while never analysed), the exact-search bound, the
     candidates counted up to max(k, bound) + 1 (so an index answer can be checked for
     under-filling), and, when n exceeds the bound, transaction-local settings for the
     index scan. The hnsw.* / ivfflat.* settings affect vector index scans only;
@@ -199,9 +200,9 @@ def _plan(candidates: QuerySet, *, k: int, alias: str) -> _Plan:
         "enable_sort": "off",
     }
     sql = (
-        "WITH bound AS ("
-        " SELECT least(%s, CASE WHEN reltuples > 0 THEN floor(sqrt(%s * reltuples)) ELSE %s END)::bigint AS exact_rows"
+        "WITH stats AS (SELECT %s::float8 AS m, %s::float8 AS r, greatest(reltuples, 0)::float8 AS table_rows"
         " FROM pg_class WHERE oid = %s::regclass"
+        "), bound AS (SELECT least(%s, floor((m + sqrt(m * m + 4 * r * table_rows)) / 2))::bigint AS exact_rows FROM stats"
         "), counted AS ("
         f" SELECT count(*) AS n FROM ({inner} LIMIT (SELECT greatest(%s, exact_rows) + 1 FROM bound)) AS candidates"
         "), choice AS ("
@@ -213,7 +214,7 @@ def _plan(candidates: QuerySet, *, k: int, alias: str) -> _Plan:
     with connections[alias].cursor() as cursor:
         cursor.execute(
             sql,
-            [cap, settings.EXACT_SEARCH_COST_RATIO, cap, AgentDiscoveredPattern._meta.db_table, *params, k]
+            [settings.EXACT_SEARCH_MIN_ROWS, settings.EXACT_SEARCH_COST_RATIO, AgentDiscoveredPattern._meta.db_table, cap, *params, k]
             + [item for pair in index_settings.items() for item in pair],
         )
         counted, use_index, enable_sort = cursor.fetchone()[:3]

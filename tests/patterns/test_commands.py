@@ -177,7 +177,9 @@ def test_the_strategy_follows_the_analysed_table_size(committed, django_db_block
             cursor.execute("SELECT reltuples FROM pg_class WHERE relname = 'agent_discovered_patterns'")
             table_rows = cursor.fetchone()[0]
         query = LocalHashingEmbedder().embed_text("Unsupported Oracle Database 12c")
-        settings.EXACT_SEARCH_COST_RATIO = 50  # sqrt(50 * ~1205 rows) ~ 245 < the tenant's 1205 rows
+        # Bound (m + sqrt(m² + 4 R N)) / 2 with m = 0: sqrt(R N).
+        settings.EXACT_SEARCH_MIN_ROWS = 0
+        settings.EXACT_SEARCH_COST_RATIO = 50  # sqrt(50 * ~1205 rows) ~ 245 < the tenant's 1203 candidates
         with tenant_context(account.id):
             by_index = patterns_similar_to_vector(vector=query, k=10)
         settings.EXACT_SEARCH_COST_RATIO = 5000  # sqrt(5000 * ~1205) ~ 2455 > 1205
@@ -187,5 +189,5 @@ def test_the_strategy_follows_the_analysed_table_size(committed, django_db_block
     assert (by_index.strategy, exact.strategy) == (STRATEGY_INDEX, STRATEGY_EXACT)
     assert len(by_index) == len(exact) == 10
     # Counting stopped just past the bound; the exact search counted every row.
-    assert by_index.candidates == math.isqrt(int(50 * table_rows)) + 1
+    assert by_index.candidates == math.floor(math.sqrt(4 * 50 * table_rows) / 2) + 1
     assert exact.candidates == LEGACY_ROWS + 3  # the two rows of another embedding model are no candidates
