@@ -10,6 +10,7 @@ inside ``platform_context`` (the caller's transaction).
 from __future__ import annotations
 
 import ipaddress
+import time
 from collections.abc import Iterable, Sequence
 
 from django.db import connections
@@ -41,6 +42,9 @@ class BulkLoader:
         self.connection = connections[OWNER_ALIAS]
         self.connection.ensure_connection()
         self._staging: dict[str, tuple[str, list[int], list[int]]] = {}
+        # Seconds spent in COPY (client encoding + server parsing) and in INSERT … SELECT, per table.
+        self.copy_seconds: dict[str, float] = {}
+        self.insert_seconds: dict[str, float] = {}
         self._register_vector()
 
     def _register_vector(self) -> None:
@@ -75,6 +79,7 @@ class BulkLoader:
         staging, types, inet_positions = self._stage(table, columns)
         column_list = ", ".join(_q(c) for c in columns)
         count = 0
+        started = time.monotonic()
         with self.connection.cursor() as cursor:
             with cursor.cursor.copy(f"COPY {_q(staging)} ({column_list}) FROM STDIN (FORMAT BINARY)") as copy:
                 copy.set_types(types)
@@ -86,9 +91,12 @@ class BulkLoader:
                                 row[i] = ipaddress.ip_address(row[i])
                     copy.write_row(row)
                     count += 1
+            copied = time.monotonic()
             if count:
                 cursor.execute(f"INSERT INTO {_q(table)} ({column_list}) SELECT {column_list} FROM {_q(staging)}")
             cursor.execute(f"TRUNCATE {_q(staging)}")
+        self.copy_seconds[table] = self.copy_seconds.get(table, 0.0) + copied - started
+        self.insert_seconds[table] = self.insert_seconds.get(table, 0.0) + time.monotonic() - copied
         return count
 
     def close(self) -> None:

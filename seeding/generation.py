@@ -14,6 +14,8 @@ reference time, never to the wall clock. Rows are dicts keyed by column name.
 from __future__ import annotations
 
 import bisect
+import hashlib
+import itertools
 import datetime as dt
 import math
 import random
@@ -57,11 +59,13 @@ from seeding.factories.tenancy import (
     EngagementFactory,
     UserFactory,
 )
+from tenancy.authentication import token_digest
 from tenancy.models import ROLE_RANK, Role, User
 
 HOUR = dt.timedelta(hours=1)
 DAY = dt.timedelta(days=1)
 UNUSABLE_PASSWORD = "!seeded-user-without-login"
+SEEDED_TOKEN_PREFIX = "seed"
 AGENT_USER_AGENT = "modernize-agent-runtime/1.4 (crewai 0.86)"
 LLM_USER_AGENT = "modernize-agents/1.4 crewai/0.86 python-httpx/0.28"
 BROWSER_AGENTS = [
@@ -95,9 +99,20 @@ ADMIN_PAGES = [
 ]
 
 
-def stream(seed: int, *parts) -> random.Random:
+class SeedRandom(random.Random):
+    """random.Random with randint/choice from one ``random()`` draw: several times faster
+    than the rejection sampling of the stdlib, which dominates generating a million rows."""
+
+    def randint(self, a: int, b: int) -> int:
+        return a + int(self.random() * (b - a + 1))
+
+    def choice(self, seq):
+        return seq[int(self.random() * len(seq))]
+
+
+def stream(seed: int, *parts) -> SeedRandom:
     """An independent random stream for (seed, parts): same inputs, same numbers."""
-    return random.Random(":".join(str(p) for p in (seed, *parts)))
+    return SeedRandom(":".join(str(p) for p in (seed, *parts)))
 
 
 def new_id(rng: random.Random) -> uuid.UUID:
@@ -176,7 +191,8 @@ class RunContext:
 
 def demo_password_hash(seed: int, password: str) -> str:
     """One hash for every login user (the password is public anyway); the salt comes from the seed."""
-    return make_password(password, salt=f"seed{seed:x}modernize"[:22])
+    # 22 characters: Django asks for a salt of at least 128 bits and would rehash otherwise.
+    return make_password(password, salt=hashlib.sha256(f"modernize-seed-{seed}".encode()).hexdigest()[:22])
 
 
 def platform_admin_row(ctx: RunContext) -> dict:
@@ -239,6 +255,7 @@ class TenantWorld:
     flows: list[FlowFacts] = field(default_factory=list)
     completed_tasks: dict = field(default_factory=dict)  # engagement id -> [TaskFacts]
     credentials: list[dict] = field(default_factory=list)
+    api_tokens: list[dict] = field(default_factory=list)
     # Built model instances, for factories that take related objects.
     account_obj: object = None
     user_objs: dict = field(default_factory=dict)
@@ -540,6 +557,19 @@ def flows(world: TenantWorld) -> Iterator[dict]:
 # --- Agent tasks and their LLM calls -----------------------------------------------------
 
 _CONTEXT_OF_AGENT = {agent: (page, feature) for page, feature, agent in CALL_CONTEXTS}
+# The crew agents without a page of their own call the LLM from the closest page.
+_CONTEXT_OF_AGENT.update({
+    "Platform Detection Agent": ("asset_inventory", "platform_detection"),
+    "Migration Execution Agent": ("wave_planning", "migration_execution"),
+    "Validation Agent": ("wave_planning", "migration_validation"),
+    "Code Analysis Agent": ("six_r_review", "code_analysis"),
+    "Containerization Agent": ("six_r_review", "containerization"),
+    "Cost Optimization Agent": ("finops_dashboard", "cost_optimization"),
+    "Rightsizing Agent": ("finops_dashboard", "rightsizing"),
+    "Observability Agent": ("risk_dashboard", "observability"),
+    "Decommission Agent": ("wave_planning", "decommission_planning"),
+    "Data Archival Agent": ("data_cleansing", "data_archival"),
+})
 _SETTLED_TASK_STATUS = [(AgentTaskStatus.COMPLETED, 1 - QUALITY["task_failed"] - QUALITY["task_timeout"]),
                         (AgentTaskStatus.FAILED, QUALITY["task_failed"]), (AgentTaskStatus.TIMEOUT, QUALITY["task_timeout"])]
 _IN_PROGRESS = [AgentTaskStatus.RUNNING, AgentTaskStatus.THINKING, AgentTaskStatus.WAITING_LLM, AgentTaskStatus.PROCESSING_RESPONSE]
@@ -549,9 +579,22 @@ _MODEL_DAYS = sorted({m[5] for m in MODEL_MIX})
 @dataclass
 class LLMCall:
     at: dt.datetime
+    model_index: int
     input_tokens: int
     output_tokens: int
     failure: tuple | None
+
+
+def _call(rng, cache, at: dt.datetime, *, failure=None, spike: bool = False, low=(800, 6000), high=(120, 1500)) -> LLMCall:
+    """One call at ``at`` to a model priced then; embedding calls have input tokens only."""
+    model_index = _pick_model(rng, at, cache)
+    if failure:
+        return LLMCall(at, model_index, 0, 0, failure)
+    if MODEL_MIX[model_index][3].endswith("/embeddings"):
+        return LLMCall(at, model_index, rng.randint(40, 8000), 0, None)
+    if spike:
+        return LLMCall(at, model_index, rng.randint(90_000, 126_000), rng.randint(2_000, 8_000), None)
+    return LLMCall(at, model_index, rng.randint(*low), rng.randint(*high), None)
 
 
 def _pick_model(rng: random.Random, at: dt.datetime, cache: dict) -> int:
@@ -559,9 +602,9 @@ def _pick_model(rng: random.Random, at: dt.datetime, cache: dict) -> int:
     key = bisect.bisect_right(_MODEL_DAYS, day)
     if key not in cache:
         available = [i for i, m in enumerate(MODEL_MIX) if m[5] <= day] or list(range(len(MODEL_MIX)))
-        cache[key] = (available, [MODEL_MIX[i][4] for i in available])
-    indices, weights = cache[key]
-    return rng.choices(indices, weights=weights, k=1)[0]
+        cache[key] = (available, list(itertools.accumulate(MODEL_MIX[i][4] for i in available)))
+    indices, cumulative = cache[key]
+    return indices[bisect.bisect(cumulative, rng.random() * cumulative[-1])]
 
 
 def tasks_and_calls(world: TenantWorld) -> tuple[list[dict], list[dict]]:
@@ -575,6 +618,7 @@ def tasks_and_calls(world: TenantWorld) -> tuple[list[dict], list[dict]]:
     rng = world.rng("tasks")
     model_cache: dict = {}
     tasks, calls = [], []
+    counter = 0
     for flow in world.flows:
         crew = FLOW_CREWS[flow.flow_type]
         phases = flow.transitions
@@ -600,9 +644,11 @@ def tasks_and_calls(world: TenantWorld) -> tuple[list[dict], list[dict]]:
                     status = rng.choice([AgentTaskStatus.FAILED, AgentTaskStatus.FAILED, AgentTaskStatus.TIMEOUT])
                 else:
                     status = _weighted(rng, _SETTLED_TASK_STATUS)
+                counter += 1
                 if status == AgentTaskStatus.TIMEOUT:
                     duration = rng.uniform(600, 900)
-                elif rng.random() < QUALITY["task_very_long"]:
+                # Every tenant has at least one outlier of each kind (the 8th task), then by proportion.
+                elif counter == 8 or rng.random() < QUALITY["task_very_long"]:
                     duration = rng.uniform(2 * 3600, 6 * 3600)
                 else:
                     duration = min(1800.0, rng.lognormvariate(math.log(45), 0.9))
@@ -614,20 +660,15 @@ def tasks_and_calls(world: TenantWorld) -> tuple[list[dict], list[dict]]:
 
                 # The LLM calls of the run.
                 end = completed_at or ctx.now
-                n_calls = 0 if status == AgentTaskStatus.PENDING else rng.randint(1, 5)
-                spike = n_calls and rng.random() < QUALITY["task_token_spike"]
+                n_calls = 0 if status == AgentTaskStatus.PENDING else rng.randint(1, 4)
+                spike = n_calls and (counter == 8 or rng.random() < QUALITY["task_token_spike"])
                 task_calls = []
                 for c in range(n_calls):
                     at = _between(rng, started, end)
                     failure = rng.choice(FAILURES) if rng.random() < QUALITY["llm_call_failed"] else None
                     if c == n_calls - 1 and status == AgentTaskStatus.FAILED and rng.random() < 0.5:
                         failure = FAILURES[0]
-                    if failure:
-                        task_calls.append(LLMCall(at, 0, 0, failure))
-                    elif spike and c == 0:
-                        task_calls.append(LLMCall(at, rng.randint(90_000, 126_000), rng.randint(2_000, 8_000), None))
-                    else:
-                        task_calls.append(LLMCall(at, rng.randint(800, 6000), rng.randint(120, 1500), None))
+                    task_calls.append(_call(rng, model_cache, at, failure=failure, spike=spike and c == 0))
                 tokens_in = sum(c.input_tokens for c in task_calls)
                 tokens_out = sum(c.output_tokens for c in task_calls)
                 missing = rng.random() < QUALITY["task_missing_optional"]
@@ -657,7 +698,7 @@ def tasks_and_calls(world: TenantWorld) -> tuple[list[dict], list[dict]]:
                     world.completed_tasks.setdefault(flow.engagement_id, []).append(
                         TaskFacts(flow.engagement_id, flow, agent, task_id, phase, completed_at, success)
                     )
-                page, feature = _CONTEXT_OF_AGENT.get(agent, (phase, slugify(agent).replace("-", "_")))
+                page, feature = _CONTEXT_OF_AGENT[agent]
                 for call in task_calls:
                     calls.append(_llm_row(world, rng, model_cache, call, flow=flow, agent=agent, task_id=task_id, page=page, feature=feature))
     # Client-level calls: portfolio views of admins and managers, outside any flow.
@@ -665,7 +706,7 @@ def tasks_and_calls(world: TenantWorld) -> tuple[list[dict], list[dict]]:
     for _ in range(extra):
         at = _between(rng, ctx.start, ctx.now)
         failure = rng.choice(FAILURES) if rng.random() < QUALITY["llm_call_failed"] else None
-        call = LLMCall(at, 0 if failure else rng.randint(1500, 9000), 0 if failure else rng.randint(300, 2000), failure)
+        call = _call(rng, model_cache, at, failure=failure, low=(1500, 9000), high=(300, 2000))
         user = rng.choice([world.login_ids[Role.CLIENT_ADMIN], world.login_ids[Role.ENGAGEMENT_MANAGER]])
         calls.append(_llm_row(world, rng, model_cache, call, flow=None, agent="Portfolio Assistant", task_id="", page="portfolio_overview", feature="executive_summary", user=user))
     return tasks, calls
@@ -673,13 +714,10 @@ def tasks_and_calls(world: TenantWorld) -> tuple[list[dict], list[dict]]:
 
 def _llm_row(world, rng, model_cache, call: LLMCall, *, flow: FlowFacts | None, agent, task_id, page, feature, user=None) -> dict:
     ctx = world.ctx
-    model_index = _pick_model(rng, call.at, model_cache)
-    provider, model_name, version, endpoint, _, _ = MODEL_MIX[model_index]
-    pricing = ctx.pricing.pricing(model_index, call.at)
+    provider, model_name, version, endpoint, _, _ = MODEL_MIX[call.model_index]
+    pricing = ctx.pricing.pricing(call.model_index, call.at)
     embedding = endpoint.endswith("/embeddings")
     input_tokens, output_tokens = call.input_tokens, call.output_tokens
-    if embedding and not call.failure:
-        input_tokens, output_tokens = min(input_tokens, 8000), 0
     input_cost, output_cost = ctx.pricing.cost(pricing, input_tokens, output_tokens)
     if call.failure and call.failure[0] == "timeout":
         response_ms = 60000
@@ -707,6 +745,7 @@ def _llm_row(world, rng, model_cache, call: LLMCall, *, flow: FlowFacts | None, 
 
 # --- Credentials ------------------------------------------------------------------------
 
+FIRST_CREDENTIAL_STATUSES = [CredentialStatus.ACTIVE, CredentialStatus.EXPIRED, CredentialStatus.PENDING_ROTATION, CredentialStatus.REVOKED]
 ACCESS_PURPOSES = [
     "Asset Inventory Agent: nightly discovery run",
     "Dependency Analysis Agent: collect network flows",
@@ -744,8 +783,10 @@ def credentials(world: TenantWorld) -> dict[str, list[dict]]:
             while (adapter_name, name) in used_names:
                 name = f"{base}-{engagement['slug'][:20]}-{rng.randint(2, 99)}"
             used_names.add((adapter_name, name))
-            created = ctx.start + dt.timedelta(days=rng.randint(0, 20), hours=rng.randint(8, 18))
-            status = _weighted(rng, [
+            # Credentials predate the activity window, so they carry a rotation history.
+            created = ctx.start - dt.timedelta(days=rng.randint(20, 300), hours=rng.randint(8, 18))
+            # The first four of a tenant show every status; the rest follow the proportions.
+            status = FIRST_CREDENTIAL_STATUSES[len(out["credentials"])] if len(out["credentials"]) < 4 else _weighted(rng, [
                 (CredentialStatus.ACTIVE, 1 - QUALITY["credential_expired"] - QUALITY["credential_pending_rotation"] - QUALITY["credential_revoked"]),
                 (CredentialStatus.EXPIRED, QUALITY["credential_expired"]),
                 (CredentialStatus.PENDING_ROTATION, QUALITY["credential_pending_rotation"]),
@@ -841,9 +882,9 @@ def credentials(world: TenantWorld) -> dict[str, list[dict]]:
                           {"rotation_type": rotation_type, "reason": reason})
 
             # Use: agents validate and read on most days, people reveal the secret now and then.
-            weeks = max(1, (ctx.now - created).days // 7)
+            weeks = max(1, ctx.profile.activity_days // 7)
             for _ in range(int(weeks * ctx.profile.credential_accesses_per_week)):
-                at = _between(rng, created + HOUR, ctx.now)
+                at = _between(rng, ctx.start, ctx.now)
                 unusable = (revoked_at is not None and at >= revoked_at) or (
                     status == CredentialStatus.EXPIRED and expires is not None and at >= expires)
                 if rng.random() < 0.8:
@@ -899,9 +940,11 @@ def security_activity(world: TenantWorld) -> list[dict]:
             rows.append(audit_row(world, rng, at=at, event_type="login_succeeded", category=AuditCategory.AUTHENTICATION,
                                   description="Session login.", actor=user_id, path="/admin/login/", method="POST", ip=ip, user_agent=agent))
             if rng.random() < 0.3:
-                rows.append(audit_row(world, rng, at=at + dt.timedelta(seconds=20), event_type="api_token_issued",
+                issued = at + dt.timedelta(seconds=20)
+                rows.append(audit_row(world, rng, at=issued, event_type="api_token_issued",
                                       category=AuditCategory.AUTHENTICATION, description="API token issued.", actor=user_id,
                                       path="/api/v1/auth/token/", method="POST", ip=ip, user_agent=API_AGENT))
+                world.api_tokens.append(api_token_row(rng, user_id, issued, ctx.now))
             follow = at
             for _ in range(rng.randint(0, 3)):
                 follow = follow + dt.timedelta(minutes=rng.randint(1, 50))
@@ -947,6 +990,24 @@ def security_activity(world: TenantWorld) -> list[dict]:
                 row["updated_at"] = row["reviewed_at"]
         rows.extend(burst)
     return rows
+
+
+def api_token_row(rng: random.Random, user_id, issued: dt.datetime, now: dt.datetime) -> dict:
+    """A week-long token issued before the reference time (so long expired): none of them logs in.
+
+    Keys start with SEEDED_TOKEN_PREFIX (how a re-run finds its own tokens); only the
+    digest is stored, as api_token_create does.
+    """
+    key = f"{SEEDED_TOKEN_PREFIX}{rng.getrandbits(192):048x}"
+    expires = issued + 7 * DAY
+    revoked = issued + dt.timedelta(hours=rng.randint(1, 100)) if rng.random() < 0.25 else None
+    if revoked is not None and revoked >= expires:
+        revoked = None
+    return {
+        "id": new_id(rng), "user_id": user_id, "key_digest": token_digest(key), "key_prefix": key[:8],
+        "created_at": issued, "expires_at": expires, "revoked_at": revoked,
+        "last_used_at": _between(rng, issued, revoked or expires) if rng.random() < 0.8 else None,
+    }
 
 
 # --- Patterns ---------------------------------------------------------------------------
@@ -1002,11 +1063,8 @@ def pattern_drafts(world: TenantWorld, count: int) -> list[PatternDraft]:
                 break
             engagement = home if rng.random() < 0.7 else rng.choice(engagements)
             if drafts and rng.random() < QUALITY["pattern_near_duplicate"] and drafts[-1].row["execution_context"]["finding_group"] == family_key:
-                source = drafts[-1]
-                detail = source.row["pattern_description"].split("\n")[-1]
-                digits = "".join(ch for ch in detail if ch.isdigit())
-                detail = detail.replace(digits, str(int(digits) + 1), 1) if digits else detail + " Confirmed again."
-                member_description = source.row["pattern_description"].rsplit("\n", 1)[0] + "\n" + detail
+                # Re-reported by another run with other formatting: same words, so similarity ~1.
+                member_description = drafts[-1].row["pattern_description"].replace("\n", "  ").replace(".", ";") + " "
             else:
                 detail = rng.choice(DETAILS).format(n=rng.randint(2, 400), site=rng.choice(SITES), wave=rng.choice(WAVES))
                 missing = rng.random() < QUALITY["pattern_missing_optional"]

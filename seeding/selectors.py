@@ -42,8 +42,8 @@ def _tenant_models():
     return _tenant_models()
 
 
-def seeded_data_digest(*, client_account_ids: list) -> str:
-    """SHA-256 over every row of these client accounts (and their users), wall-clock columns excluded.
+def seeded_data_digest(*, client_account_ids: list, include_users: bool = True) -> str:
+    """SHA-256 over every row of these client accounts (and their members), wall-clock columns excluded.
 
     Two databases seeded with the same seed and profile have the same digest. Tables are
     taken in a fixed order, rows by id (roll-ups by their natural key).
@@ -52,7 +52,8 @@ def seeded_data_digest(*, client_account_ids: list) -> str:
     digest = hashlib.sha256()
     with platform_context(reason="seed_comprehensive: digest of the seeded tenants"):
         with connections[OWNER_ALIAS].cursor() as cursor:
-            for model in sorted([*_tenant_models(), User], key=lambda m: m._meta.db_table):
+            models = [*_tenant_models(), User] if include_users else _tenant_models()
+            for model in sorted(models, key=lambda m: m._meta.db_table):
                 columns = [f.column for f in model._meta.concrete_fields if f.column not in DIGEST_EXCLUDED.get(model, set())]
                 order = ", ".join(f'"{c}"' for c in DIGEST_ORDER.get(model, ["id"]))
                 row = "ROW(" + ", ".join(f'"{c}"' for c in columns) + ")::text"

@@ -55,11 +55,12 @@ from seeding.constants import (
     tenant_specs,
 )
 from tenancy.context import OWNER_ALIAS, platform_context
-from tenancy.models import ClientAccount, ClientMembership, Engagement, EngagementAssignment, User
+from tenancy.models import ApiToken, ClientAccount, ClientMembership, Engagement, EngagementAssignment, User
 
-# Below this many new patterns the HNSW index takes the rows one by one; above it, it is
-# dropped before the load and rebuilt after (much faster than incremental inserts).
-INDEX_REBUILD_MIN_PATTERNS = 10_000
+# When a run brings at least as many patterns as the table holds (and this many), the
+# HNSW index is dropped before the load and rebuilt after: building it once is far
+# faster than inserting row by row. A small seed next to a big table inserts instead.
+INDEX_REBUILD_MIN_PATTERNS = 500
 EMBEDDING_BATCH = 4096
 
 
@@ -202,6 +203,15 @@ def _users_upsert(rows: list[dict]) -> dict[str, uuid.UUID]:
         return dict(cursor.fetchall())
 
 
+def _seeded_tokens_remove(user_ids: list) -> None:
+    """A re-run replaces the API tokens it issued earlier to these users (and only those)."""
+    with connections[OWNER_ALIAS].cursor() as cursor:
+        cursor.execute(
+            "DELETE FROM api_tokens WHERE user_id = ANY(%s::uuid[]) AND key_prefix LIKE %s",
+            [[str(u) for u in user_ids], generation.SEEDED_TOKEN_PREFIX + "%"],
+        )
+
+
 def _remap_users(rows: list[dict], mapping: dict) -> None:
     """Point user references at the stored ids of users that existed before the seeder."""
     if not mapping:
@@ -309,11 +319,17 @@ def _seed(run: _Run, profile, seed: int, now: dt.datetime, specs: list[TenantSpe
     stored = _users_upsert(users) if not dry_run else {u["email"]: u["id"] for u in users}
     mapping = {u["id"]: stored[u["email"]] for u in users if stored[u["email"]] != u["id"]}
     ctx.platform_admin_id = stored[PLATFORM_ADMIN_EMAIL]
+    if not dry_run:
+        _seeded_tokens_remove(list(stored.values()))
     run.record({User: users}, time.monotonic() - t0)
 
     loader = None if dry_run else BulkLoader()
     total_patterns = profile.patterns
-    rebuild_index = not dry_run and total_patterns >= INDEX_REBUILD_MIN_PATTERNS and _vector_index_exists()
+    rebuild_index = (
+        not dry_run
+        and total_patterns >= max(INDEX_REBUILD_MIN_PATTERNS, AgentDiscoveredPattern.objects.count())
+        and _vector_index_exists()
+    )
     if rebuild_index:
         t0 = time.monotonic()
         _vector_index_drop()
@@ -325,6 +341,10 @@ def _seed(run: _Run, profile, seed: int, now: dt.datetime, specs: list[TenantSpe
     finally:
         if loader is not None:
             loader.close()
+            for table, seconds in loader.insert_seconds.items():
+                if seconds > 0.5:
+                    run.phase(f"insert {table}", seconds)
+                    run.phase(f"copy {table}", loader.copy_seconds[table])
     if rebuild_index:
         t0 = time.monotonic()
         _vector_index_create()
@@ -371,6 +391,7 @@ def _seed_tenant(run: _Run, world: generation.TenantWorld, loader: BulkLoader | 
     )
     step(lambda: approvals, RoleChangeApproval)
     step(lambda: role_events + credentials["events"] + generation.security_activity(world), SecurityAuditLog)
+    step(lambda: world.api_tokens, ApiToken)
 
     t = time.monotonic()
     drafts = generation.pattern_drafts(world, pattern_count)
@@ -411,6 +432,10 @@ def _vector_index_drop() -> None:
 
 def _vector_index_create() -> None:
     """The index exactly as the model (and migration patterns/0004) declares it."""
+    with connections[OWNER_ALIAS].cursor() as cursor:
+        # CREATE INDEX refuses a table with queued deferred foreign-key checks: run them now.
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        cursor.execute("SET CONSTRAINTS ALL DEFERRED")
     with connections[OWNER_ALIAS].schema_editor(atomic=False) as editor:
         editor.add_index(AgentDiscoveredPattern, _vector_index())
 
