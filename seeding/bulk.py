@@ -109,3 +109,61 @@ class BulkLoader:
 def model_row(instance: Model) -> tuple:
     """A built (unsaved) model instance as a row in ``model_columns`` order."""
     return tuple(getattr(instance, field.attname) for field in instance._meta.concrete_fields)
+
+
+class BulkLoadMode:
+    """Drops a table's foreign keys and secondary indexes for a bulk load, and restores them.
+
+    Building an index once over loaded rows, and validating a foreign key with one join,
+    is far cheaper than maintaining ten indexes and queueing five key checks per inserted
+    row. Everything happens in the caller's transaction: other sessions never see the
+    table without its keys (they wait on the lock), and a failed load rolls the drop back.
+    ``restore`` recreates the exact definitions read from the catalog (pg_get_indexdef,
+    pg_get_constraintdef); primary keys, unique and check constraints are never dropped,
+    nor is row-level security touched.
+    """
+
+    def __init__(self):
+        self.connection = connections[OWNER_ALIAS]
+        self.saved: list[tuple[str, list[tuple[str, str]], list[tuple[str, str]]]] = []
+
+    def drop(self, table: str) -> None:
+        with self.connection.cursor() as cursor:
+            _check_deferred_now(cursor)
+            cursor.execute(
+                "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint WHERE conrelid = %s::regclass AND contype = 'f' ORDER BY conname",
+                [table],
+            )
+            keys = cursor.fetchall()
+            cursor.execute(
+                "SELECT c.relname, pg_get_indexdef(i.indexrelid) FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
+                "WHERE i.indrelid = %s::regclass AND NOT i.indisprimary AND NOT i.indisunique "
+                "AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid) ORDER BY c.relname",
+                [table],
+            )
+            indexes = cursor.fetchall()
+            for name, _ in keys:
+                cursor.execute(f"ALTER TABLE {_q(table)} DROP CONSTRAINT {_q(name)}")
+            for name, _ in indexes:
+                cursor.execute(f"DROP INDEX {_q(name)}")
+        self.saved.append((table, keys, indexes))
+
+    def restore(self, on_index=None) -> None:
+        """Recreate every dropped index, then every foreign key (validated against all rows)."""
+        with self.connection.cursor() as cursor:
+            _check_deferred_now(cursor)
+            for table, keys, indexes in self.saved:
+                for name, definition in indexes:
+                    started = time.monotonic()
+                    cursor.execute(definition)
+                    if on_index is not None:
+                        on_index(table, name, time.monotonic() - started)
+                for name, definition in keys:
+                    cursor.execute(f"ALTER TABLE {_q(table)} ADD CONSTRAINT {_q(name)} {definition}")
+        self.saved.clear()
+
+
+def _check_deferred_now(cursor) -> None:
+    """Run the queued deferred key checks: ALTER TABLE and CREATE INDEX refuse tables that have some."""
+    cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+    cursor.execute("SET CONSTRAINTS ALL DEFERRED")

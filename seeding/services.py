@@ -15,6 +15,8 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import importlib
+import queue
+import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -40,9 +42,9 @@ from modernize.platforms.models import (
 )
 from modernize.security.models import RoleChangeApproval, SecurityAuditLog
 from patterns.embedders import get_embedder
-from patterns.models import EMBEDDING_INDEX_NAME, AgentDiscoveredPattern
+from patterns.models import AgentDiscoveredPattern
 from seeding import generation
-from seeding.bulk import BulkLoader, model_columns
+from seeding.bulk import BulkLoader, BulkLoadMode, model_columns
 from seeding.constants import (
     DEFAULT_SEED,
     DEMO_PASSWORD,
@@ -57,10 +59,12 @@ from seeding.constants import (
 from tenancy.context import OWNER_ALIAS, platform_context
 from tenancy.models import ApiToken, ClientAccount, ClientMembership, Engagement, EngagementAssignment, User
 
-# When a run brings at least as many patterns as the table holds (and this many), the
-# HNSW index is dropped before the load and rebuilt after: building it once is far
-# faster than inserting row by row. A small seed next to a big table inserts instead.
+# When a run brings at least as many rows of a fact table as the table holds (and at
+# least this many), the table's foreign keys and secondary indexes (the HNSW index among
+# them) are dropped before the load and recreated after: building once is far faster
+# than maintaining them row by row. A small seed next to a big table inserts instead.
 INDEX_REBUILD_MIN_PATTERNS = 500
+BULK_MODE_MIN_ROWS = 20_000
 EMBEDDING_BATCH = 4096
 
 
@@ -324,20 +328,18 @@ def _seed(run: _Run, profile, seed: int, now: dt.datetime, specs: list[TenantSpe
     run.record({User: users}, time.monotonic() - t0)
 
     loader = None if dry_run else BulkLoader()
-    total_patterns = profile.patterns
-    rebuild_index = (
-        not dry_run
-        and total_patterns >= max(INDEX_REBUILD_MIN_PATTERNS, AgentDiscoveredPattern.objects.count())
-        and _vector_index_exists()
-    )
-    if rebuild_index:
+    bulk = BulkLoadMode()
+    if not dry_run:
         t0 = time.monotonic()
-        _vector_index_drop()
-        run.phase("vector index drop", time.monotonic() - t0)
+        for model, planned in _planned_rows(profile).items():
+            existing = model.objects.count()
+            threshold = INDEX_REBUILD_MIN_PATTERNS if model is AgentDiscoveredPattern else BULK_MODE_MIN_ROWS
+            if planned >= max(threshold, existing):
+                bulk.drop(model._meta.db_table)
+        run.phase("drop keys and indexes of bulk-loaded tables", time.monotonic() - t0)
     try:
-        per_tenant = [total_patterns // len(worlds) + (1 if i < total_patterns % len(worlds) else 0) for i in range(len(worlds))]
-        for world, pattern_count in zip(worlds, per_tenant):
-            _seed_tenant(run, world, loader, mapping, pattern_count, dry_run=dry_run)
+        per_tenant = [profile.patterns // len(worlds) + (1 if i < profile.patterns % len(worlds) else 0) for i in range(len(worlds))]
+        _generate_and_load(run, worlds, per_tenant, loader, mapping, dry_run=dry_run)
     finally:
         if loader is not None:
             loader.close()
@@ -345,10 +347,10 @@ def _seed(run: _Run, profile, seed: int, now: dt.datetime, specs: list[TenantSpe
                 if seconds > 0.5:
                     run.phase(f"insert {table}", seconds)
                     run.phase(f"copy {table}", loader.copy_seconds[table])
-    if rebuild_index:
+    if bulk.saved:
         t0 = time.monotonic()
-        _vector_index_create()
-        run.phase("vector index build (HNSW)", time.monotonic() - t0)
+        bulk.restore(on_index=lambda table, name, seconds: run.phase(f"index {name}", seconds) if seconds > 2 else None)
+        run.phase("recreate keys and indexes", time.monotonic() - t0)
     if dry_run:
         return
 
@@ -361,23 +363,24 @@ def _seed(run: _Run, profile, seed: int, now: dt.datetime, specs: list[TenantSpe
     run.phase("analyze", time.monotonic() - t0)
 
 
-def _seed_tenant(run: _Run, world: generation.TenantWorld, loader: BulkLoader | None, mapping: dict, pattern_count: int, *, dry_run: bool):
-    name = world.spec.name
+@dataclass
+class _Batch:
+    """Rows of some models generated together, with the seconds their generation took."""
 
-    def load(model, rows):
-        if loader is not None:
-            _remap_users(rows, mapping)
-            columns = model_columns(model)
-            loader.load(model, ([row[c] for c in columns] for row in rows))
+    models: tuple
+    rows: tuple
+    seconds: float
+
+
+def _tenant_batches(run: _Run, world: generation.TenantWorld, pattern_count: int, *, dry_run: bool) -> list[_Batch]:
+    """Generate one tenant's rows, model by model (no database access: runs in the producer thread)."""
+    batches = []
 
     def step(generate, *models):
         t = time.monotonic()
         produced = generate()
         produced = produced if isinstance(produced, tuple) else (produced,)
-        for model, rows in zip(models, produced):
-            load(model, rows)
-        run.record(dict(zip(models, produced)), time.monotonic() - t, tenant=name)
-        return produced
+        batches.append(_Batch(models, produced, time.monotonic() - t))
 
     step(lambda: ([world.account],), ClientAccount)
     approvals, role_events = generation.role_changes(world)  # settles the memberships' final roles
@@ -393,15 +396,80 @@ def _seed_tenant(run: _Run, world: generation.TenantWorld, loader: BulkLoader | 
     step(lambda: role_events + credentials["events"] + generation.security_activity(world), SecurityAuditLog)
     step(lambda: world.api_tokens, ApiToken)
 
-    t = time.monotonic()
-    drafts = generation.pattern_drafts(world, pattern_count)
-    if not dry_run:
-        embed_started = time.monotonic()
-        _embed(drafts)
-        run.phase("embedding", time.monotonic() - embed_started)
-    rows = [d.row for d in drafts]
-    load(AgentDiscoveredPattern, rows)
-    run.record({AgentDiscoveredPattern: rows}, time.monotonic() - t, tenant=name)
+    def patterns():
+        drafts = generation.pattern_drafts(world, pattern_count)
+        if not dry_run:
+            embed_started = time.monotonic()
+            _embed(drafts)
+            run.phase("embedding", time.monotonic() - embed_started)
+        return [d.row for d in drafts]
+
+    step(patterns, AgentDiscoveredPattern)
+    return batches
+
+
+def _generate_and_load(run: _Run, worlds: list, pattern_counts: list, loader: BulkLoader | None, mapping: dict, *, dry_run: bool) -> None:
+    """Generate tenant k+1 in a thread while tenant k is loaded.
+
+    The loader spends most of its time waiting for PostgreSQL (GIL released), which
+    leaves the second core to generation and embedding. Each tenant is generated in
+    order by the one producer thread, so the content is the same as sequentially; the
+    database is touched by this (the context's) thread only.
+    """
+    batches: queue.Queue = queue.Queue(maxsize=1)
+    stop = threading.Event()
+
+    def hand_over(item) -> None:
+        while not stop.is_set():
+            try:
+                batches.put(item, timeout=0.5)
+                return
+            except queue.Full:
+                continue
+
+    def produce():
+        try:
+            for world, count in zip(worlds, pattern_counts):
+                if stop.is_set():
+                    return
+                hand_over((world, _tenant_batches(run, world, count, dry_run=dry_run)))
+        except BaseException as error:  # re-raised by the consumer
+            hand_over(error)
+            return
+        hand_over(None)
+
+    producer = threading.Thread(target=produce, name="seed-generator", daemon=True)
+    producer.start()
+    try:
+        while (item := batches.get()) is not None:
+            if isinstance(item, BaseException):
+                raise item
+            world, tenant_batches = item
+            for batch in tenant_batches:
+                started = time.monotonic()
+                for model, rows in zip(batch.models, batch.rows):
+                    if loader is not None:
+                        _remap_users(rows, mapping)
+                        columns = model_columns(model)
+                        loader.load(model, ([row[c] for c in columns] for row in rows))
+                run.record(dict(zip(batch.models, batch.rows)), batch.seconds + time.monotonic() - started, tenant=world.spec.name)
+    finally:
+        stop.set()
+        producer.join()
+
+
+def _planned_rows(profile) -> dict:
+    """Rough row counts of the fact tables a run loads (to choose the bulk path)."""
+    engagements = profile.tenants * profile.engagements_per_tenant
+    tasks = engagements * profile.flows_per_engagement * 24
+    people = profile.tenants * (profile.staff_per_tenant + 4)
+    return {
+        AgentTaskHistory: tasks,
+        LLMUsageLog: tasks * 5 // 2,
+        SecurityAuditLog: int(people * profile.activity_days / 7 * profile.active_days_per_user_week * 2.5),
+        CredentialAccessLog: int(engagements * profile.credentials_per_engagement * profile.activity_days / 7 * profile.credential_accesses_per_week),
+        AgentDiscoveredPattern: profile.patterns,
+    }
 
 
 def _embed(drafts: list) -> None:
@@ -413,31 +481,6 @@ def _embed(drafts: list) -> None:
         for draft, vector in zip(batch, vectors):
             draft.row["embedding"] = vector
             draft.row["embedding_model"] = embedder.model_name
-
-
-def _vector_index():
-    return next(index for index in AgentDiscoveredPattern._meta.indexes if index.name == EMBEDDING_INDEX_NAME)
-
-
-def _vector_index_exists() -> bool:
-    with connections[OWNER_ALIAS].cursor() as cursor:
-        cursor.execute("SELECT 1 FROM pg_indexes WHERE schemaname = current_schema() AND indexname = %s", [EMBEDDING_INDEX_NAME])
-        return cursor.fetchone() is not None
-
-
-def _vector_index_drop() -> None:
-    with connections[OWNER_ALIAS].schema_editor(atomic=False) as editor:
-        editor.remove_index(AgentDiscoveredPattern, _vector_index())
-
-
-def _vector_index_create() -> None:
-    """The index exactly as the model (and migration patterns/0004) declares it."""
-    with connections[OWNER_ALIAS].cursor() as cursor:
-        # CREATE INDEX refuses a table with queued deferred foreign-key checks: run them now.
-        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
-        cursor.execute("SET CONSTRAINTS ALL DEFERRED")
-    with connections[OWNER_ALIAS].schema_editor(atomic=False) as editor:
-        editor.add_index(AgentDiscoveredPattern, _vector_index())
 
 
 def _others_have_rows(ids: list, checks: list[tuple]) -> bool:
