@@ -71,6 +71,7 @@ class Command(BaseCommand):
         self.stdout.write(f"{'total':<32} {report.total_rows:>10,} {total_seconds:>9.2f} {report.total_rows / max(total_seconds, 1e-9):>10,.0f}")
         for phase, seconds in report.phases.items():
             self.stdout.write(f"  {phase}: {seconds:.2f} s")
+        self.stdout.write("  (seconds per model: generation + load; the next tenant is generated while one loads, so they overlap)")
         verb = "Would write" if report.dry_run else "Wrote"
         self.stdout.write(self.style.SUCCESS(f"{verb} {report.total_rows:,} rows in {total_seconds:.1f} s (seed {report.seed})."))
 
