@@ -267,7 +267,7 @@ def seed_comprehensive(
 
     One platform_context transaction: it replaces the tenants' rows (see the module
     docstring), upserts reference data and users, bulk-loads the facts, runs the roll-up
-    services, rebuilds the vector index after a large load and ANALYZEs. ``dry_run``
+    services, rebuilds keys and indexes after a large load and ANALYZEs. ``dry_run``
     generates everything (without embeddings) and rolls back. Raises SeedRefused when DEBUG
     is off and ``allow_demo_users`` is not given (the login users share a published
     password), or for a bad profile or size.
@@ -307,12 +307,21 @@ def _seed(run: _Run, profile, seed: int, now: dt.datetime, specs: list[TenantSpe
     )
     run.phase("reference data", time.monotonic() - t0)
 
-    t0 = time.monotonic()
     ids = [spec.id for spec in specs]
     remove = sorted(set(ids) | (set(seeded_tenant_ids()) if reset else set()))
+    bulk = BulkLoadMode()
     if not dry_run:
+        # Before the removal, so that deleting a re-run's old rows checks no keys either.
+        t0 = time.monotonic()
+        for model, planned in _planned_rows(profile).items():
+            kept = model.objects.exclude(client_account_id__in=remove).count()
+            threshold = INDEX_REBUILD_MIN_PATTERNS if model is AgentDiscoveredPattern else BULK_MODE_MIN_ROWS
+            if planned >= max(threshold, kept):
+                bulk.drop(model._meta.db_table)
+        run.phase("drop keys and indexes of bulk-loaded tables", time.monotonic() - t0)
+        t0 = time.monotonic()
         run.report.removed_rows = seeded_tenants_remove(client_account_ids=remove)
-    run.phase("remove previous rows", time.monotonic() - t0)
+        run.phase("remove previous rows", time.monotonic() - t0)
 
     # The tenant graphs first: they name every user, and users are upserted in one go.
     t0 = time.monotonic()
@@ -328,15 +337,6 @@ def _seed(run: _Run, profile, seed: int, now: dt.datetime, specs: list[TenantSpe
     run.record({User: users}, time.monotonic() - t0)
 
     loader = None if dry_run else BulkLoader()
-    bulk = BulkLoadMode()
-    if not dry_run:
-        t0 = time.monotonic()
-        for model, planned in _planned_rows(profile).items():
-            existing = model.objects.count()
-            threshold = INDEX_REBUILD_MIN_PATTERNS if model is AgentDiscoveredPattern else BULK_MODE_MIN_ROWS
-            if planned >= max(threshold, existing):
-                bulk.drop(model._meta.db_table)
-        run.phase("drop keys and indexes of bulk-loaded tables", time.monotonic() - t0)
     try:
         per_tenant = [profile.patterns // len(worlds) + (1 if i < profile.patterns % len(worlds) else 0) for i in range(len(worlds))]
         _generate_and_load(run, worlds, per_tenant, loader, mapping, dry_run=dry_run)
@@ -347,6 +347,7 @@ def _seed(run: _Run, profile, seed: int, now: dt.datetime, specs: list[TenantSpe
                 if seconds > 0.5:
                     run.phase(f"insert {table}", seconds)
                     run.phase(f"copy {table}", loader.copy_seconds[table])
+    bulk_tables = [table for table, _, _ in bulk.saved]
     if bulk.saved:
         t0 = time.monotonic()
         bulk.restore(on_index=lambda table, name, seconds: run.phase(f"index {name}", seconds) if seconds > 2 else None)
@@ -354,11 +355,12 @@ def _seed(run: _Run, profile, seed: int, now: dt.datetime, specs: list[TenantSpe
     if dry_run:
         return
 
-    t0 = time.monotonic()
     _rollups(run, ctx, ids)
+    # After a bulk load the tables changed wholesale: fresh statistics now, not at
+    # autovacuum's leisure. A small seed next to big tables is autovacuum's to analyze.
     t0 = time.monotonic()
     with connections[OWNER_ALIAS].cursor() as cursor:
-        for table in run.report.stats:
+        for table in run.report.stats if bulk_tables else []:
             cursor.execute(f'ANALYZE "{table}"')
     run.phase("analyze", time.monotonic() - t0)
 
