@@ -355,12 +355,18 @@ def _seed(run: _Run, profile, seed: int, now: dt.datetime, specs: list[TenantSpe
     if dry_run:
         return
 
+    # After a bulk load the tables changed wholesale: fresh statistics now (the roll-ups'
+    # queries are planned with them), not at autovacuum's leisure. A small seed next to
+    # big tables is autovacuum's to analyze.
+    _analyze(run, list(run.report.stats) if bulk_tables else [])
     _rollups(run, ctx, ids)
-    # After a bulk load the tables changed wholesale: fresh statistics now, not at
-    # autovacuum's leisure. A small seed next to big tables is autovacuum's to analyze.
+    _analyze(run, [AgentPerformanceDaily._meta.db_table, LLMUsageSummary._meta.db_table] if bulk_tables else [])
+
+
+def _analyze(run: _Run, tables: list[str]) -> None:
     t0 = time.monotonic()
     with connections[OWNER_ALIAS].cursor() as cursor:
-        for table in run.report.stats if bulk_tables else []:
+        for table in tables:
             cursor.execute(f'ANALYZE "{table}"')
     run.phase("analyze", time.monotonic() - t0)
 
