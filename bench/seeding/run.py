@@ -69,6 +69,19 @@ def _other_benchmarks() -> list[str]:
     return [line for line in result.stdout.splitlines() if str(os.getpid()) not in line.split()[0] and "bench/seeding" not in line]
 
 
+def _drop(database: str) -> None:
+    # Without FORCE: PostgreSQL stops an autovacuum worker on the fresh rows itself
+    # (FORCE would need the right to signal it, which the owner role lacks).
+    for _ in range(30):
+        try:
+            with psycopg.connect(_conninfo("postgres"), autocommit=True) as conn:
+                conn.execute(f'DROP DATABASE IF EXISTS "{database}"')
+            return
+        except psycopg.errors.ObjectInUse:
+            time.sleep(1)
+    raise SystemExit(f"Could not drop {database}; drop it by hand.")
+
+
 def _parse(stdout: str) -> dict:
     models, phases, total = {}, {}, None
     for line in stdout.splitlines():
@@ -127,8 +140,7 @@ def run(profile: str, keep: bool) -> dict:
         }
     finally:
         if not keep:
-            with psycopg.connect(_conninfo("postgres"), autocommit=True) as conn:
-                conn.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+            _drop(database)
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / f"{profile}.json").write_text(json.dumps(report, indent=2) + "\n")
     print(f"{profile}: {report['rows']:,} rows in {report['wall_seconds']} s wall (load {load_before[0]:.2f} -> {load_after[0]:.2f})")

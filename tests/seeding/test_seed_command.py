@@ -10,6 +10,7 @@ import os
 import re
 import subprocess
 import sys
+import time
 import uuid
 from pathlib import Path
 
@@ -46,7 +47,19 @@ def fresh_databases(django_db_blocker):
             yield first, second
         finally:
             for name in (first, second):
-                _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+                _drop(name)
+
+
+def _drop(name: str) -> None:
+    # Without FORCE: PostgreSQL then stops an autovacuum worker busy with the fresh rows
+    # itself (FORCE would need the right to signal it, which the owner role lacks).
+    for attempt in range(10):
+        try:
+            _admin(f'DROP DATABASE IF EXISTS "{name}"')
+            return
+        except psycopg.errors.ObjectInUse:
+            time.sleep(1)
+    _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def _manage(database: str, *args: str, debug: bool = True, check: bool = True) -> subprocess.CompletedProcess:
