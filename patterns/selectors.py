@@ -4,18 +4,25 @@ Every search is confined to one client account: by row-level security (the tenan
 context), and by an explicit ``client_account_id = …`` predicate as well, so the planner
 sees the tenant's share of the rows. pgvector applies every filter (RLS included) after
 the vector index scan, so a naive filtered ``ORDER BY embedding <=> q LIMIT k`` returns
-fewer than k rows, or none, for a small tenant. The search therefore picks a strategy:
+fewer than k rows, or none, for a small tenant. The search therefore picks a strategy
+from the size n of the candidate set (the rows that pass the filters) and the table's
+size N:
 
-* **exact** when the candidate set (the rows that pass the filters, counted up to
-  ``EXACT_SEARCH_MAX_ROWS``) is small: a bitmap scan of the candidate index and an exact
-  top-k sort — exact results, and fast because the rows are few;
+* **exact** when n is small: the distance of every candidate (a scan of the candidate
+  index), then the k smallest. Its cost is about a·n; an index search costs about
+  c + b·N/n (a fixed part, plus the rows it walks past per match). Exact is chosen when
+  n ≤ m + R·N/n with m = c/a = EXACT_SEARCH_MIN_ROWS and R = b/a =
+  EXACT_SEARCH_COST_RATIO (both measured), i.e. n ≤ (m + sqrt(m² + 4·R·N)) / 2, and
+  n ≤ EXACT_SEARCH_MAX_ROWS. n is counted only up to that bound, so counting a large
+  tenant costs no more than counting a small one;
 * **index** otherwise: the HNSW (or IVFFlat) index with pgvector 0.8 iterative scans
-  (``hnsw.iterative_scan``, ``hnsw.ef_search``, ``hnsw.max_scan_tuples``), set with
-  ``SET LOCAL`` semantics in a savepoint that is rolled back afterwards; should it still
-  return fewer than min(k, candidates) rows, the exact search answers instead.
+  (``hnsw.iterative_scan``, ``hnsw.ef_search``, ``hnsw.max_scan_tuples``), set
+  transaction-locally by the counting statement itself; should it still return fewer
+  than min(k, n) rows, the exact search answers instead.
 
-So every answer holds min(k, matching rows) patterns. The measurements behind the
-threshold are in docs/vector-search.md and bench/vector_search/.
+So every answer holds min(k, matching rows) patterns, in two statements (three for the
+index: enable_sort is restored after it). The measurements behind the defaults are in
+docs/vector-search.md and bench/vector_search/.
 """
 
 from __future__ import annotations
@@ -27,9 +34,10 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 
+import numpy as np
 from django.conf import settings
-from django.db import connections, router, transaction
-from django.db.models import QuerySet
+from django.db import connections, router
+from django.db.models import QuerySet, Value
 from pgvector.django import CosineDistance
 
 from patterns.embedders import get_embedder
@@ -69,7 +77,7 @@ class SimilarPatterns:
 
     matches: list[SimilarPattern]
     strategy: str
-    # Candidate rows counted, capped just past the exact-search limit.
+    # Candidate rows counted, capped just past the exact-search bound.
     candidates: int = 0
 
     def __iter__(self) -> Iterator[SimilarPattern]:
@@ -103,17 +111,29 @@ def _allowed_engagement_ids() -> tuple[str, ...] | None:
     return None if tenant is None else tenant.engagement_ids
 
 
-def pattern_vector_validate(vector: Sequence[float]) -> list[float]:
-    """The vector as floats; raises ValueError unless it has 1536 finite, not all zero, values."""
-    if len(vector) != EMBEDDING_DIMENSIONS:
-        raise ValueError(f"A query vector has {EMBEDDING_DIMENSIONS} values; this one has {len(vector)}.")
-    values = [float(x) for x in vector]
-    if not all(math.isfinite(x) and abs(x) <= FLOAT4_MAX for x in values):
+def pattern_vector_validate(vector: Sequence[float]) -> np.ndarray:
+    """The vector as float64s; raises ValueError unless it has 1536 finite, not all zero, values."""
+    try:
+        values = np.asarray(vector, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ValueError("A query vector holds numbers only.") from None
+    if values.shape != (EMBEDDING_DIMENSIONS,):
+        raise ValueError(f"A query vector has {EMBEDDING_DIMENSIONS} values; this one has shape {values.shape}.")
+    if not np.isfinite(values).all() or np.abs(values).max() > FLOAT4_MAX:
         raise ValueError("A query vector holds only finite numbers that fit a float4 (no NaN or infinity).")
-    if not any(values):
+    if not values.any():
         # Cosine distance to the zero vector is undefined (NaN in pgvector).
         raise ValueError("A query vector cannot be all zeros.")
     return values
+
+
+# One %-format for all 1536 values: ~4x faster than pgvector's per-value str(), and
+# 9 significant digits round-trip a float4 exactly.
+_VECTOR_LITERAL = "[" + ",".join(["%.9g"] * EMBEDDING_DIMENSIONS) + "]"
+
+
+def _vector_literal(values: np.ndarray) -> Value:
+    return Value(_VECTOR_LITERAL % tuple(values.tolist()))
 
 
 def patterns_visible() -> QuerySet[AgentDiscoveredPattern]:
@@ -150,42 +170,80 @@ def pattern_get(*, pattern_id) -> AgentDiscoveredPattern:
     return patterns_visible().get(pk=pattern_id)
 
 
-def _set_local(cursor, values: dict[str, str]) -> None:
-    cursor.execute(
-        "SELECT " + ", ".join(["set_config(%s, %s, true)"] * len(values)),
-        [item for pair in values.items() for item in pair],
-    )
+@dataclass(frozen=True)
+class _Plan:
+    candidates: int
+    use_index: bool
+    # enable_sort before the index plan switched it off (restored after the query).
+    enable_sort: str
 
 
-def _nearest(candidates: QuerySet, vector: list[float], k: int, *, alias: str, plan: dict[str, str]) -> list[tuple]:
-    """Run the top-k query with planner/index settings that last only for this query."""
-    query = candidates.defer("embedding").annotate(distance=CosineDistance("embedding", vector)).order_by("distance")[:k]
-    with transaction.atomic(using=alias):
-        with connections[alias].cursor() as cursor:
-            _set_local(cursor, plan)
-        rows = [(pattern, pattern.distance) for pattern in query]
-        # Rolling the savepoint back undoes the settings (a released one would keep them
-        # for the rest of the request's transaction); the query only read.
-        transaction.set_rollback(True, using=alias)
-    return rows
+def _plan(candidates: QuerySet, *, k: int, alias: str) -> _Plan:
+    """Count the candidates, choose the strategy and, for the index, set its scan settings.
 
-
-def _index_plan(k: int) -> dict[str, str]:
-    ef_search = max(settings.HNSW_EF_SEARCH, k)
-    return {
-        "hnsw.ef_search": str(ef_search),
+    One statement (see the module docstring): the table size N from pg_class (kept by
+    ANALYZE and autovacuum; 0 while never analysed), the exact-search bound, the
+    candidates counted up to max(k, bound) + 1 (so an index answer can be checked for
+    under-filling), and, when n exceeds the bound, transaction-local settings for the
+    index scan. The hnsw.* / ivfflat.* settings affect vector index scans only;
+    enable_sort = off, which makes the planner take the vector index, is restored by
+    _restore_sort right after the query.
+    """
+    inner, params = candidates.order_by().values("pk").query.get_compiler(using=alias).as_sql()
+    cap = settings.EXACT_SEARCH_MAX_ROWS
+    index_settings = {
+        "hnsw.ef_search": str(max(settings.HNSW_EF_SEARCH, k)),
         "hnsw.iterative_scan": settings.HNSW_ITERATIVE_SCAN,
         "hnsw.max_scan_tuples": str(settings.HNSW_MAX_SCAN_TUPLES),
         "ivfflat.probes": str(settings.IVFFLAT_PROBES),
         "ivfflat.iterative_scan": "relaxed_order",
-        # Any plan but the vector index needs a Sort: this makes the planner take the index.
         "enable_sort": "off",
     }
+    sql = (
+        "WITH stats AS (SELECT %s::float8 AS m, %s::float8 AS r, greatest(reltuples, 0)::float8 AS table_rows"
+        " FROM pg_class WHERE oid = %s::regclass"
+        "), bound AS (SELECT least(%s, floor((m + sqrt(m * m + 4 * r * table_rows)) / 2))::bigint AS exact_rows FROM stats"
+        "), counted AS ("
+        f" SELECT count(*) AS n FROM ({inner} LIMIT (SELECT greatest(%s, exact_rows) + 1 FROM bound)) AS candidates"
+        "), choice AS ("
+        " SELECT n, n > exact_rows AS use_index, current_setting('enable_sort') AS enable_sort FROM bound, counted"
+        ") SELECT n, use_index, enable_sort"
+        + "".join(", CASE WHEN use_index THEN set_config(%s, %s, true) END" for _ in index_settings)
+        + " FROM choice"
+    )
+    with connections[alias].cursor() as cursor:
+        cursor.execute(
+            sql,
+            [settings.EXACT_SEARCH_MIN_ROWS, settings.EXACT_SEARCH_COST_RATIO, AgentDiscoveredPattern._meta.db_table, cap, *params, k]
+            + [item for pair in index_settings.items() for item in pair],
+        )
+        counted, use_index, enable_sort = cursor.fetchone()[:3]
+    return _Plan(candidates=counted, use_index=use_index, enable_sort=enable_sort)
 
 
-# The vector index supports only plain index scans, so this leaves the planner a bitmap
-# scan of the candidate index (or a sequential scan) and an exact top-k sort.
-_EXACT_PLAN = {"enable_indexscan": "off"}
+def _restore_sort(plan: _Plan, *, alias: str) -> None:
+    with connections[alias].cursor() as cursor:
+        cursor.execute("SELECT set_config('enable_sort', %s, true)", [plan.enable_sort])
+
+
+def _with_distance(candidates: QuerySet, vector: Value) -> QuerySet:
+    return candidates.defer("embedding").annotate(distance=CosineDistance("embedding", vector))
+
+
+def _nearest_by_index(candidates: QuerySet, vector: Value, k: int) -> list[tuple]:
+    """ORDER BY embedding <=> q LIMIT k: the vector index, with the settings _plan made."""
+    return [(p, p.distance) for p in _with_distance(candidates, vector).order_by("distance")[:k]]
+
+
+def _nearest_exactly(candidates: QuerySet, vector: Value, k: int, *, alias: str) -> list[tuple]:
+    """Distances of every candidate, then the k smallest: exact, and no index can be used.
+
+    The MATERIALIZED CTE computes the candidates (a scan of the candidate index) before
+    ordering them, so the planner cannot turn the ORDER BY into a vector index scan.
+    """
+    inner, params = _with_distance(candidates, vector).order_by().query.get_compiler(using=alias).as_sql()
+    sql = f"WITH candidates AS MATERIALIZED ({inner}) SELECT * FROM candidates ORDER BY distance LIMIT %s"
+    return [(p, p.distance) for p in AgentDiscoveredPattern.objects.using(alias).raw(sql, [*params, k])]
 
 
 def patterns_similar_to_vector(
@@ -241,34 +299,36 @@ def patterns_similar_to_vector(
         candidates = candidates.exclude(pk=exclude_pattern_id)
 
     alias = router.db_for_read(AgentDiscoveredPattern)
-    # Counting stops past the limit, so a large tenant costs no more than a small one.
-    limit = max(settings.EXACT_SEARCH_MAX_ROWS, k)
-    counted = candidates.order_by().values("pk")[: limit + 1].count()
-    if counted == 0:
+    plan = _plan(candidates, k=k, alias=alias)
+    if plan.candidates == 0:
         return SimilarPatterns(matches=[], strategy=STRATEGY_EXACT, candidates=0)
 
-    if counted <= settings.EXACT_SEARCH_MAX_ROWS:
+    literal = _vector_literal(values)
+    if not plan.use_index:
         strategy = STRATEGY_EXACT
-        rows = _nearest(candidates, values, k, alias=alias, plan=_EXACT_PLAN)
+        rows = _nearest_exactly(candidates, literal, k, alias=alias)
     else:
-        strategy = STRATEGY_INDEX
-        rows = _nearest(candidates, values, k, alias=alias, plan=_index_plan(k))
-        if len(rows) < min(k, counted):
-            logger.warning(
-                "Vector index under-filled a search (%d of %d rows): answered exactly; raise HNSW_MAX_SCAN_TUPLES "
-                "or EXACT_SEARCH_MAX_ROWS.",
-                len(rows),
-                min(k, counted),
-            )
-            strategy = STRATEGY_EXACT_FALLBACK
-            rows = _nearest(candidates, values, k, alias=alias, plan=_EXACT_PLAN)
+        try:
+            strategy = STRATEGY_INDEX
+            rows = _nearest_by_index(candidates, literal, k)
+            if len(rows) < min(k, plan.candidates):
+                logger.warning(
+                    "Vector index under-filled a search (%d of %d rows): answered exactly; raise HNSW_MAX_SCAN_TUPLES "
+                    "or EXACT_SEARCH_COST_RATIO.",
+                    len(rows),
+                    min(k, plan.candidates),
+                )
+                strategy = STRATEGY_EXACT_FALLBACK
+                rows = _nearest_exactly(candidates, literal, k, alias=alias)
+        finally:
+            _restore_sort(plan, alias=alias)
 
     # Relaxed iterative scans may return the k rows slightly out of order.
     rows.sort(key=lambda row: (row[1], str(row[0].pk)))
     matches = [SimilarPattern(pattern, 1.0 - distance) for pattern, distance in rows]
     if min_similarity is not None:
         matches = [match for match in matches if match.similarity >= min_similarity]
-    return SimilarPatterns(matches=matches, strategy=strategy, candidates=counted)
+    return SimilarPatterns(matches=matches, strategy=strategy, candidates=plan.candidates)
 
 
 def patterns_similar_to_text(*, text: str, **search) -> SimilarPatterns:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -53,13 +54,15 @@ class VectorInputField(serializers.Field):
             self.fail("not_a_list")
         if len(data) != EMBEDDING_DIMENSIONS:
             self.fail("length", length=len(data))
-        if not all(type(x) in (int, float) for x in data):
+        # map(type) runs in C; bools (a subclass of int) and strings are refused.
+        if not set(map(type, data)) <= {int, float}:
             self.fail("not_numbers")
-        if not all(math.isfinite(x) and abs(x) <= FLOAT4_MAX for x in data):
+        values = np.asarray(data, dtype=np.float64)
+        if not np.isfinite(values).all() or np.abs(values).max() > FLOAT4_MAX:
             self.fail("not_finite")
-        if not any(data):
+        if not values.any():
             self.fail("zero")
-        return [float(x) for x in data]
+        return values
 
     def to_representation(self, value):
         return list(value)

@@ -48,6 +48,48 @@ AGENT_TASKS = {
         ("Assess migration risk", "Score technical and business risk per application.",
          "Scored {n} applications; {a} high-risk, {b} medium-risk.", (10, 400)),
     ],
+    "Platform Detection Agent": [
+        ("Detect source platforms", "Fingerprint hypervisors, clouds and CMDBs reachable with the client's credentials.",
+         "Detected {a} platforms across {n} endpoints; {b} need credentials.", (5, 120)),
+    ],
+    "Migration Execution Agent": [
+        ("Run replication job", "Start block-level replication of the wave's servers to the target landing zone.",
+         "Replicated {n} GB for {a} servers; {b} still syncing.", (50, 9000)),
+        ("Execute cutover runbook", "Run the cutover runbook: freeze, final sync, DNS switch, smoke tests.",
+         "Cut over {a} of {n} servers; {b} rolled back.", (4, 120)),
+    ],
+    "Validation Agent": [
+        ("Validate migrated workloads", "Compare health checks, ports and data checksums before and after migration.",
+         "Validated {n} workloads; {a} checks failed, {b} warnings.", (4, 300)),
+    ],
+    "Code Analysis Agent": [
+        ("Analyse application code", "Scan repositories for framework versions, cloud blockers and hard-coded endpoints.",
+         "Scanned {n} repositories; {a} cloud blockers, {b} hard-coded endpoints.", (3, 250)),
+    ],
+    "Containerization Agent": [
+        ("Generate container images", "Write Dockerfiles and Helm charts for the stateless services.",
+         "Containerised {a} of {n} services; {b} need manual changes.", (3, 80)),
+    ],
+    "Cost Optimization Agent": [
+        ("Build cost baseline", "Price the current estate and the target architecture per application.",
+         "Baseline covers {n} applications; {a} are cheaper on the target, {b} more expensive.", (10, 400)),
+    ],
+    "Rightsizing Agent": [
+        ("Recommend instance sizes", "Size target instances from 30 days of CPU, memory and IOPS history.",
+         "Rightsized {n} servers; {a} downsized, {b} upsized.", (20, 3000)),
+    ],
+    "Observability Agent": [
+        ("Onboard telemetry", "Connect migrated workloads to logging, metrics and tracing.",
+         "Onboarded {a} of {n} workloads; {b} missing agents.", (5, 400)),
+    ],
+    "Decommission Agent": [
+        ("Plan server decommission", "List servers with no traffic for 60 days after cutover and their owners.",
+         "{a} of {n} servers are safe to switch off; {b} still receive traffic.", (5, 600)),
+    ],
+    "Data Archival Agent": [
+        ("Archive retired data", "Move retired databases to cold storage under the retention policy.",
+         "Archived {n} GB from {a} databases; {b} under legal hold.", (10, 5000)),
+    ],
 }
 
 AGENT_NAMES = list(AGENT_TASKS)

@@ -18,10 +18,10 @@ SEARCH = "/api/v1/patterns/search/"
 # Per request, before the view: token lookup and touch, memberships, entering and leaving
 # the tenant context (savepoints and settings, since tests run inside a transaction).
 FRAMEWORK_QUERIES = 16
-# The list: one query. A search: the feature switch, the candidate count, and the top-k
-# query in a savepoint with its settings (savepoint, set_config, select, rollback, release).
+# The list: one query. A search: the feature switch, the candidate count (which also
+# chooses the strategy), and the top-k query.
 LIST_QUERIES = FRAMEWORK_QUERIES + 1
-SEARCH_QUERIES = FRAMEWORK_QUERIES + 7
+SEARCH_QUERIES = FRAMEWORK_QUERIES + 3
 
 
 @pytest.fixture(autouse=True)

@@ -5,6 +5,7 @@ INDEX CONCURRENTLY cannot run in a transaction. Rows are written through the own
 (platform_context), committed, and removed at the end with their client account.
 """
 
+import math
 import os
 import signal
 import subprocess
@@ -47,6 +48,9 @@ def committed(django_db_setup, django_db_blocker):
         yield {"account": account, "legacy": legacy, "embedded": embedded, "foreign": foreign}
         with platform_context(reason="tests: remove the committed backfill rows"):
             account.delete()
+        # Statistics of an empty table again, so later tests see no table size (cap only).
+        with connections["owner"].cursor() as cursor:
+            cursor.execute("ANALYZE agent_discovered_patterns")
 
 
 def _snapshot(account_id):
@@ -159,3 +163,31 @@ def test_pattern_index_rebuilds_concurrently_and_reports_status(committed, djang
             # Leave the index as migration 0004 made it for the tests that follow.
             manage("pattern_index", "rebuild", "--method", "hnsw", database_name=_test_db())
     assert "m='16'" in _index_definition()[1]
+
+
+def test_the_strategy_follows_the_analysed_table_size(committed, django_db_blocker, settings):
+    from patterns.selectors import STRATEGY_EXACT, STRATEGY_INDEX, patterns_similar_to_vector
+    from tenancy.context import tenant_context
+
+    account = committed["account"]
+    with django_db_blocker.unblock():
+        manage("backfill_pattern_embeddings", database_name=_test_db())
+        with connections["owner"].cursor() as cursor:
+            cursor.execute("ANALYZE agent_discovered_patterns")
+            cursor.execute("SELECT reltuples FROM pg_class WHERE relname = 'agent_discovered_patterns'")
+            table_rows = cursor.fetchone()[0]
+        query = LocalHashingEmbedder().embed_text("Unsupported Oracle Database 12c")
+        # Bound (m + sqrt(m² + 4 R N)) / 2 with m = 0: sqrt(R N).
+        settings.EXACT_SEARCH_MIN_ROWS = 0
+        settings.EXACT_SEARCH_COST_RATIO = 50  # sqrt(50 * ~1205 rows) ~ 245 < the tenant's 1203 candidates
+        with tenant_context(account.id):
+            by_index = patterns_similar_to_vector(vector=query, k=10)
+        settings.EXACT_SEARCH_COST_RATIO = 5000  # sqrt(5000 * ~1205) ~ 2455 > 1205
+        with tenant_context(account.id):
+            exact = patterns_similar_to_vector(vector=query, k=10)
+    assert table_rows >= LEGACY_ROWS
+    assert (by_index.strategy, exact.strategy) == (STRATEGY_INDEX, STRATEGY_EXACT)
+    assert len(by_index) == len(exact) == 10
+    # Counting stopped just past the bound; the exact search counted every row.
+    assert by_index.candidates == math.floor(math.sqrt(4 * 50 * table_rows) / 2) + 1
+    assert exact.candidates == LEGACY_ROWS + 3  # the two rows of another embedding model are no candidates

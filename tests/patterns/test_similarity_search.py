@@ -80,10 +80,11 @@ def test_a_tenant_with_one_percent_of_the_rows_gets_k_results(world, rng, strate
 
 
 def test_an_under_filled_index_answer_falls_back_to_exact(world, rng, settings):
-    # Without iterative scans the index returns the 100 nearest rows overall, all of B,
-    # and RLS filters every one out: the fallback must answer.
+    # Without iterative scans the index returns the ef_search nearest rows overall, all
+    # of B, and RLS filters every one out: the fallback must answer.
     settings.EXACT_SEARCH_MAX_ROWS = 0
     settings.HNSW_ITERATIVE_SCAN = "off"
+    settings.HNSW_EF_SEARCH = 40
     query = random_unit(rng, 1)[0]
     with tenant_context(world.b.id):
         create_patterns(world.b.engagements[0], near(rng, query, 300, low=0.6, high=0.99))
@@ -178,3 +179,47 @@ def test_a_role_limited_user_searches_only_assigned_engagements(world, rng):
     with tenant_context(world.a.id, role="analyst", engagement_ids=[world.a.engagements[0].pk]):
         found = patterns_similar_to_vector(vector=query.tolist(), k=10)
     assert {m.pattern.pk for m in found} == {r.pk for r in assigned}
+
+
+def test_index_search_settings_do_not_leak_into_later_queries(world, rng, settings):
+    from django.db import connections
+
+    settings.EXACT_SEARCH_MAX_ROWS = 0
+    query = random_unit(rng, 1)[0]
+    with tenant_context(world.a.id):
+        create_patterns(world.a.engagements[0], near(rng, query, 12))
+        found = patterns_similar_to_vector(vector=query.tolist(), k=5)
+        with connections["default"].cursor() as cursor:
+            cursor.execute("SELECT current_setting('enable_sort'), current_setting('enable_indexscan')")
+            assert cursor.fetchone() == ("on", "on")
+    assert found.strategy == STRATEGY_INDEX
+
+
+def _plan_of_search(world, rng, **search) -> str:
+    """EXPLAIN of the top-k statement a search ran (with the settings it ran under)."""
+    from django.db import connections
+    from django.test.utils import CaptureQueriesContext
+
+    query = random_unit(rng, 1)[0]
+    with tenant_context(world.a.id):
+        create_patterns(world.a.engagements[0], near(rng, query, 8))
+        with CaptureQueriesContext(connections["default"]) as captured:
+            patterns_similar_to_vector(vector=query.tolist(), k=5, **search)
+        statements = [q["sql"] for q in captured.captured_queries]
+        top_k = next(sql for sql in statements if "<=>" in sql and "LIMIT" in sql and "count(" not in sql)
+        with connections["default"].cursor() as cursor:
+            # As the index plan runs it; the exact plan must hold even so.
+            cursor.execute("SELECT set_config('enable_sort', 'off', true)")
+            cursor.execute("EXPLAIN " + top_k)
+            plan = "\n".join(row[0] for row in cursor.fetchall())
+            cursor.execute("SELECT set_config('enable_sort', 'on', true)")
+    return plan
+
+
+def test_the_index_strategy_uses_the_vector_index(world, rng, settings):
+    settings.EXACT_SEARCH_MAX_ROWS = 0
+    assert "adp_embedding_ann_idx" in _plan_of_search(world, rng)
+
+
+def test_the_exact_strategy_cannot_use_the_vector_index(world, rng):
+    assert "adp_embedding_ann_idx" not in _plan_of_search(world, rng)
