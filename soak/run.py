@@ -101,7 +101,16 @@ def _markdown(report: dict) -> str:
         out += ["", f"backfill_pattern_embeddings SIGKILLed at {kill['embedded_after_each_kill']} of {kill['rows']} rows, rerun: {kill['rerun']} Duplicated rows: {kill['duplicated']}."]
     seeder = report["figures"].get("kill_seeder")
     if seeder:
-        out += ["", f"seed_comprehensive SIGKILLed mid-run, rerun: {seeder}."]
+        line = (
+            f"seed_comprehensive SIGKILLed mid-run on an empty database: rows left {seeder['rows_after_kill_on_empty']}; "
+            f"the rerun wrote {seeder['rows_written_by_rerun']} rows and {seeder['rows_stored']} are stored."
+        )
+        if "old_rows_intact_after_second_kill" in seeder:
+            line += (
+                f" Killed again over its own data: old rows intact {seeder['old_rows_intact_after_second_kill']}; "
+                f"the next rerun gives the same digest: {seeder['same_digest_after_second_rerun']}."
+            )
+        out += ["", line]
     fuzz = report["figures"].get("fuzz")
     if fuzz:
         out += [
@@ -138,6 +147,12 @@ def main() -> int:
         "PostgreSQL restarts survived (recovered by itself, no failure outside the outages)": f"{sum(len(f['restarts']) for f in faults if f and f['failures_after_recovery'] == 0 and f['requests_after_recovery'] > 0 and f['failures_outside_outages'] == 0)} of {sum(len(f['restarts']) for f in faults if f)}",
         "partial or lost writes (must be 0)": sum(f["create_audit"]["partial"] + f["creates_missing"] + f["updates_lost"] for f in faults if f)
         + load.get("creates_missing", 0) + load.get("updates_lost", 0),
+        "SIGKILLed commands rerun consistently": ", ".join(
+            name for name, ok in (
+                ("backfill_pattern_embeddings", figures.get("kill_backfill", {}).get("duplicated") == 0),
+                ("seed_comprehensive", figures.get("kill_seeder", {}).get("rows_written_by_rerun") == figures.get("kill_seeder", {}).get("rows_stored", -1)),
+            ) if ok
+        ) or "none",
         "fuzz cases run": fuzz.get("cases", "not run"),
         "fuzz 5xx (must be 0)": fuzz.get("responses_5xx", "not run"),
     }
