@@ -46,7 +46,7 @@ class VectorInputField(serializers.Field):
         "length": f"Expected {EMBEDDING_DIMENSIONS} numbers, got {{length}}.",
         "not_numbers": "Every value must be a number.",
         "not_finite": "Every value must be finite (no NaN or infinity) and fit a float4.",
-        "zero": "The vector cannot be all zeros.",
+        "zero": "The vector cannot be all zeros (values below about 1e-45 are zero as float4).",
     }
 
     def to_internal_value(self, data):
@@ -60,7 +60,8 @@ class VectorInputField(serializers.Field):
         values = np.asarray(data, dtype=np.float64)
         if not np.isfinite(values).all() or np.abs(values).max() > FLOAT4_MAX:
             self.fail("not_finite")
-        if not values.any():
+        # As float4, what pgvector compares: values below ~1.4e-45 are zeros there.
+        if not values.astype(np.float32).any():
             self.fail("zero")
         return values
 

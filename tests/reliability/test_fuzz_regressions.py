@@ -5,6 +5,9 @@ the OpenAPI schema the server publishes.
 - GET /api/v1/engagements/ had the same mismatch.
 - /api/v1/patterns/{pattern_id}/similar/ declared pattern_id a free string, so clients (and
   the fuzzer) were told any text is valid where the route only matches a UUID.
+- (soak, seed 1826705731) POST /api/v1/patterns/search/ with a vector of 1536 x 1.845e-83
+  answered 500: finite and non-zero as float64, all zeros as pgvector's float4, so every
+  cosine similarity was NaN and the JSON renderer refused it.
 """
 
 import datetime
@@ -65,3 +68,32 @@ def test_similar_declares_a_uuid_path_parameter_and_matches_the_schema(openapi, 
         pattern, _ = AgentDiscoveredPatternFactory.create_batch(2, engagement=world.a.engagements[0])
     body = _validated(openapi, world, "/api/v1/patterns/{pattern_id}/similar/", f"/api/v1/patterns/{pattern.pk}/similar/")
     assert body["count"] == 1
+
+
+def _search_with(world, vector):
+    with tenant_context(world.a.id):
+        AgentDiscoveredPatternFactory.create_batch(3, engagement=world.a.engagements[0])
+    key, _ = api_token_create(user=world.a.users["analyst"])
+    return APIClient().post(
+        "/api/v1/patterns/search/", {"scope": "client", "vector": vector}, format="json",
+        HTTP_AUTHORIZATION=f"Token {key}", HTTP_X_CLIENT_ACCOUNT_ID=str(world.a.id),
+    )
+
+
+@pytest.mark.parametrize("tiny", [1.8450026998998134e-83, 1e-46])
+def test_a_vector_that_is_zero_as_float4_is_a_400_naming_the_vector(world, tiny):
+    response = _search_with(world, [tiny] * 1536)
+    assert response.status_code == 400, response.content
+    assert "vector" in response.json()["error"]["fields"]
+
+
+def test_a_vector_of_tiny_float4_values_still_searches(world):
+    response = _search_with(world, [1e-30] * 1536)
+    assert response.status_code == 200 and response.json()["count"] == 3
+
+
+def test_the_selector_refuses_a_vector_that_is_zero_as_float4():
+    from patterns.selectors import pattern_vector_validate
+
+    with pytest.raises(ValueError, match="all zeros"):
+        pattern_vector_validate([1e-83] * 1536)
