@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import logging
+
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import IntegrityError, connections, transaction
+from django.db import DataError, IntegrityError, connections, transaction
 from django.http import Http404, JsonResponse
 from rest_framework import exceptions, status
 from rest_framework.response import Response
@@ -13,6 +15,8 @@ from rest_framework.views import exception_handler as drf_exception_handler
 
 from modernize.middleware import RETRY_AFTER_SECONDS, database_error
 from tenancy.context import current_platform, current_tenant
+
+logger = logging.getLogger(__name__)
 
 
 def error_body(code: str, message: str, fields: dict | None = None) -> dict:
@@ -43,6 +47,11 @@ def exception_handler(exc, context):
     if outage is not None:
         # Outage or statement_timeout: the same 503 as outside DRF (modernize.middleware).
         return Response(error_body(*outage), status=503, headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
+    if isinstance(exc, DataError):
+        # A value the database cannot store (NUL in text, out of range) that validation
+        # let through: the request's fault, but logged, since a serializer should have caught it.
+        logger.warning("Database refused a request's data: %s", exc, exc_info=exc)
+        return Response(error_body("invalid", "The request holds a value the database cannot store."), status=400)
     if isinstance(exc, RequestDataTooBig):
         limit_mb = settings.DATA_UPLOAD_MAX_MEMORY_SIZE / (1024 * 1024)
         return Response(error_body("payload_too_large", f"The request body is larger than {limit_mb:g} MB."), status=413)

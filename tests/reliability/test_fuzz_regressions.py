@@ -8,6 +8,8 @@ the OpenAPI schema the server publishes.
 - (soak, seed 1826705731) POST /api/v1/patterns/search/ with a vector of 1536 x 1.845e-83
   answered 500: finite and non-zero as float64, all zeros as pgvector's float4, so every
   cosine similarity was NaN and the JSON renderer refused it.
+- (soak, seed 635658029) POST /api/v1/patterns/{id}/evidence/ with a NUL character (\u0000)
+  in a string nested in the evidence answered 500: jsonb cannot store it.
 """
 
 import datetime
@@ -97,3 +99,51 @@ def test_the_selector_refuses_a_vector_that_is_zero_as_float4():
 
     with pytest.raises(ValueError, match="all zeros"):
         pattern_vector_validate([1e-83] * 1536)
+
+
+def _post_as_analyst(world, url, body):
+    key, _ = api_token_create(user=world.a.users["analyst"])
+    return APIClient().post(url, body, format="json", HTTP_AUTHORIZATION=f"Token {key}", HTTP_X_CLIENT_ACCOUNT_ID=str(world.a.id))
+
+
+def test_a_nul_character_in_evidence_is_a_400_naming_the_field(world):
+    with tenant_context(world.a.id):
+        pattern = AgentDiscoveredPatternFactory(engagement=world.a.engagements[0])
+    response = _post_as_analyst(world, f"/api/v1/patterns/{pattern.pk}/evidence/", {"evidence": {"": [{"x": -171}, ["Qt=\u0080\u0000c"]]}})
+    assert response.status_code == 400, response.content
+    assert "evidence" in response.json()["error"]["fields"]
+
+
+def test_a_nul_character_in_a_key_of_pattern_data_is_a_400(world):
+    body = {
+        "engagement_id": str(world.a.engagements[0].pk), "pattern_type": "RISK_FACTOR", "pattern_name": "Mainframe exit risk",
+        "discovered_by_agent": "Risk Assessment Agent", "pattern_data": {"bad\u0000key": 1},
+    }
+    response = _post_as_analyst(world, "/api/v1/patterns/", body)
+    assert response.status_code == 400, response.content
+    assert "pattern_data" in response.json()["error"]["fields"]
+
+
+def test_a_lone_surrogate_in_execution_context_is_a_400(world):
+    with tenant_context(world.a.id):
+        pattern = AgentDiscoveredPatternFactory(engagement=world.a.engagements[0])
+    key, _ = api_token_create(user=world.a.users["analyst"])
+    response = APIClient().patch(
+        f"/api/v1/patterns/{pattern.pk}/", data='{"execution_context": {"crew": "x\\ud800y"}}', content_type="application/json",
+        HTTP_AUTHORIZATION=f"Token {key}", HTTP_X_CLIENT_ACCOUNT_ID=str(world.a.id),
+    )
+    assert response.status_code == 400, response.content
+    assert "execution_context" in response.json()["error"]["fields"]
+
+
+def test_data_the_database_refuses_is_a_400_not_a_500(world):
+    """The backstop behind the serializers: a DataError from PostgreSQL is the request's fault."""
+    from unittest import mock
+
+    from django.db import DataError
+
+    with tenant_context(world.a.id):
+        pattern = AgentDiscoveredPatternFactory(engagement=world.a.engagements[0])
+    with mock.patch("patterns.services.pattern_evidence_add", side_effect=DataError("unsupported Unicode escape sequence")):
+        response = _post_as_analyst(world, f"/api/v1/patterns/{pattern.pk}/evidence/", {"evidence": {"host": "db01"}})
+    assert response.status_code == 400 and response.json()["error"]["code"] == "invalid"
