@@ -118,7 +118,8 @@ def _markdown(report: dict) -> str:
             "## Fuzzing (schemathesis)",
             "",
             f"Seed {fuzz['seed']}, {fuzz['examples_per_operation']} examples per operation and mode ({', '.join(fuzz['modes'])}): "
-            f"**{fuzz['cases']} cases** over {fuzz['operations']} operations, **{fuzz['responses_5xx']} responses 5xx**, {len(fuzz['failures'])} check failures.",
+            f"**{fuzz['cases']} cases** over {fuzz['operations']} documented operations ({fuzz.get('method_path_pairs', fuzz['operations'])} method/path pairs with the undocumented methods), "
+            f"**{fuzz['responses_5xx']} responses 5xx**, {len(fuzz['failures'])} check failures.",
         ]
         for failure in fuzz["failures"]:
             out.append(f"- {failure['operation']} → {failure['status']}: {failure['error'][:200]}")
