@@ -36,9 +36,9 @@ from urllib.parse import quote
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT))
+sys.path[:0] = [str(ROOT), str(Path(__file__).resolve().parent)]
 
-from bench.vector_search import datasets  # noqa: E402
+import datasets  # noqa: E402
 
 BENCH_DB = "bench_vectors"
 SHARES = {"0.1%": 0.001, "1%": 0.01, "10%": 0.10, "50%": 0.50}
