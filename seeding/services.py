@@ -31,7 +31,7 @@ from django.db.models import Q
 from modernize.agents.models import AgentPerformanceDaily, AgentTaskHistory
 from modernize.agents.services import agent_performance_daily_rollup
 from modernize.flows.models import MasterFlow
-from modernize.llm.models import LLMModelPricing, LLMUsageLog, LLMUsageSummary, PeriodType
+from modernize.llm.models import LLMUsageLog, LLMUsageSummary, PeriodType
 from modernize.llm.services import llm_usage_summary_rollup
 from modernize.platforms.models import (
     CredentialAccessLog,
