@@ -48,6 +48,10 @@ bench: venv
 	DEBUG=1 $(PY) bench/seeding/run.py --profile demo
 	DEBUG=1 $(PY) bench/seeding/run.py --profile large
 
+# Long reliability run (60 s load, PostgreSQL restarts, more fuzzing): artifacts/soak-report.md
+soak: venv system-deps
+	$(PY) soak/run.py
+
 db-stop: venv
 	$(PY) -c "from pathlib import Path; import os; from modernize import embedded_db as e; print('stopped' if e.stop(Path(os.environ.get('MODERNIZE_DATA_DIR', '.pgdata'))) else 'not running')"
 

@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import logging
+
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import DatabaseError, IntegrityError, OperationalError, connections, transaction
-from django.db.utils import InterfaceError
-from django.http import JsonResponse
+from django.db import DataError, IntegrityError, connections, transaction
+from django.http import Http404, JsonResponse
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
+
+from modernize.middleware import RETRY_AFTER_SECONDS, database_error
+from tenancy.context import current_platform, current_tenant
+
+logger = logging.getLogger(__name__)
 
 
 def error_body(code: str, message: str, fields: dict | None = None) -> dict:
@@ -23,9 +31,11 @@ def _flatten(detail) -> dict:
 
 def _rollback_request_transaction() -> None:
     # The tenant middleware's transaction would otherwise commit what the view wrote
-    # before it failed (DRF only does this itself under ATOMIC_REQUESTS).
-    for alias in ("default", "owner"):
-        if connections[alias].in_atomic_block:
+    # before it failed (DRF only does this itself under ATOMIC_REQUESTS). Only the
+    # context's own transaction: a request outside every context (login) has none, and
+    # marking whatever encloses it (a test's transaction) would break that instead.
+    for alias, active in (("default", current_tenant()), ("owner", current_platform())):
+        if active is not None and connections[alias].in_atomic_block:
             transaction.set_rollback(True, using=alias)
 
 
@@ -33,10 +43,23 @@ def exception_handler(exc, context):
     _rollback_request_transaction()
     if isinstance(exc, IntegrityError):
         return Response(error_body("conflict", "The change conflicts with existing data (a unique or reference rule)."), status=409)
-    if isinstance(exc, (OperationalError, InterfaceError)):
-        return Response(error_body("database_unavailable", "The database is unavailable; retry shortly."), status=503)
-    if isinstance(exc, DatabaseError) and "statement timeout" in str(exc):
-        return Response(error_body("query_timeout", "The query took too long and was cancelled."), status=503)
+    outage = database_error(exc)
+    if outage is not None:
+        # Outage or statement_timeout: the same 503 as outside DRF (modernize.middleware).
+        return Response(error_body(*outage), status=503, headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
+    if isinstance(exc, DataError):
+        # A value the database cannot store (NUL in text, out of range) that validation
+        # let through: the request's fault, but logged, since a serializer should have caught it.
+        logger.warning("Database refused a request's data: %s", exc, exc_info=exc)
+        return Response(error_body("invalid", "The request holds a value the database cannot store."), status=400)
+    if isinstance(exc, RequestDataTooBig):
+        limit_mb = settings.DATA_UPLOAD_MAX_MEMORY_SIZE / (1024 * 1024)
+        return Response(error_body("payload_too_large", f"The request body is larger than {limit_mb:g} MB."), status=413)
+    if isinstance(exc, (TooManyFieldsSent, TooManyFilesSent)):
+        return Response(error_body("too_many_fields", "The request has too many query or form fields."), status=400)
+    if isinstance(exc, Http404):
+        # Django's 404 (get_object_or_404) names the model; say what DRF's NotFound says.
+        return Response(error_body("not_found", "Not found."), status=404)
     if isinstance(exc, DjangoValidationError):
         fields = exc.message_dict if hasattr(exc, "error_dict") else {}
         return Response(error_body("invalid", " ".join(exc.messages), fields), status=400)

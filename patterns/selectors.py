@@ -121,9 +121,10 @@ def pattern_vector_validate(vector: Sequence[float]) -> np.ndarray:
         raise ValueError(f"A query vector has {EMBEDDING_DIMENSIONS} values; this one has shape {values.shape}.")
     if not np.isfinite(values).all() or np.abs(values).max() > FLOAT4_MAX:
         raise ValueError("A query vector holds only finite numbers that fit a float4 (no NaN or infinity).")
-    if not values.any():
-        # Cosine distance to the zero vector is undefined (NaN in pgvector).
-        raise ValueError("A query vector cannot be all zeros.")
+    if not values.astype(np.float32).any():
+        # Cosine distance to the zero vector is undefined (NaN in pgvector). pgvector stores
+        # float4, so values below ~1.4e-45 are zeros too.
+        raise ValueError("A query vector cannot be all zeros (as float4).")
     return values
 
 

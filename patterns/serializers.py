@@ -7,6 +7,7 @@ request is a 400 naming the field and nothing is written.
 from __future__ import annotations
 
 import math
+import re
 
 import numpy as np
 from drf_spectacular.utils import extend_schema_field
@@ -21,6 +22,32 @@ class FiniteFloatField(serializers.FloatField):
         value = super().to_internal_value(data)
         if not math.isfinite(value):
             raise serializers.ValidationError("Must be a finite number (no NaN or infinity).", code="not_finite")
+        return value
+
+
+# What jsonb cannot store: NUL, and lone UTF-16 surrogates (they have no UTF-8 form).
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def _unstorable(value) -> bool:
+    if isinstance(value, str):
+        return _UNSTORABLE.search(value) is not None
+    if isinstance(value, dict):
+        return any(_unstorable(k) or _unstorable(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_unstorable(v) for v in value)
+    return False
+
+
+class JSONObjectField(serializers.DictField):
+    """A JSON object that jsonb can store: no NUL character and no lone surrogate in any key or string."""
+
+    default_error_messages = {"unstorable": "Keys and strings cannot contain the NUL character (\\u0000) or lone surrogates."}
+
+    def to_internal_value(self, data):
+        value = super().to_internal_value(data)
+        if _unstorable(value):
+            self.fail("unstorable")
         return value
 
 
@@ -46,7 +73,7 @@ class VectorInputField(serializers.Field):
         "length": f"Expected {EMBEDDING_DIMENSIONS} numbers, got {{length}}.",
         "not_numbers": "Every value must be a number.",
         "not_finite": "Every value must be finite (no NaN or infinity) and fit a float4.",
-        "zero": "The vector cannot be all zeros.",
+        "zero": "The vector cannot be all zeros (values below about 1e-45 are zero as float4).",
     }
 
     def to_internal_value(self, data):
@@ -60,7 +87,8 @@ class VectorInputField(serializers.Field):
         values = np.asarray(data, dtype=np.float64)
         if not np.isfinite(values).all() or np.abs(values).max() > FLOAT4_MAX:
             self.fail("not_finite")
-        if not values.any():
+        # As float4, what pgvector compares: values below ~1.4e-45 are zeros there.
+        if not values.astype(np.float32).any():
             self.fail("zero")
         return values
 
@@ -113,9 +141,9 @@ class PatternCreateInput(serializers.Serializer):
     discovered_by_agent = serializers.CharField(max_length=255)
     task_id = serializers.CharField(max_length=255, allow_blank=True, required=False, default="")
     confidence_score = FiniteFloatField(min_value=0, max_value=1, required=False, default=0.5)
-    pattern_data = serializers.DictField(required=False, default=dict)
-    execution_context = serializers.DictField(required=False, default=dict)
-    evidence = serializers.DictField(required=False, help_text="One piece of evidence for the finding.")
+    pattern_data = JSONObjectField(required=False, default=dict)
+    execution_context = JSONObjectField(required=False, default=dict)
+    evidence = JSONObjectField(required=False, help_text="One piece of evidence for the finding.")
 
     def validate_engagement_id(self, value):
         return _visible_engagement(self.context["request"], value)
@@ -129,7 +157,7 @@ class PatternUpdateInput(serializers.Serializer):
     discovered_by_agent = serializers.CharField(max_length=255, required=False)
     task_id = serializers.CharField(max_length=255, allow_blank=True, required=False)
     confidence_score = FiniteFloatField(min_value=0, max_value=1, required=False)
-    execution_context = serializers.DictField(required=False)
+    execution_context = JSONObjectField(required=False)
 
 
 class PatternListQuery(serializers.Serializer):
@@ -209,5 +237,5 @@ class FeedbackInput(serializers.Serializer):
 
 
 class EvidenceInput(serializers.Serializer):
-    evidence = serializers.DictField()
+    evidence = JSONObjectField()
     confidence_score = FiniteFloatField(min_value=0, max_value=1, required=False)

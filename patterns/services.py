@@ -18,11 +18,12 @@ from django.db import connections, router, transaction
 from django.db.models import Count, F, Q
 from django.utils import timezone
 
+from modernize.security.models import AuditCategory
 from modernize.security.services import security_event_record
 from patterns.embedders import get_embedder
 from patterns.models import EMBEDDING_INDEX_NAME, INSIGHT_TYPE_FOR_PATTERN_TYPE, AgentDiscoveredPattern
 from patterns.selectors import EmbeddingIndexStatus, SearchScope, embedding_index_status, patterns_similar_to_vector
-from tenancy.context import OWNER_ALIAS, platform_context, tenant_context
+from tenancy.context import OWNER_ALIAS, current_tenant, platform_context, tenant_context
 from tenancy.models import Engagement
 
 logger = logging.getLogger(__name__)
@@ -148,6 +149,17 @@ def pattern_record(
         execution_context=execution_context or {},
         embedding=vector,
         embedding_model=model_name,
+    )
+    # Same transaction as the row: a pattern and its audit entry exist together or not at all.
+    tenant = current_tenant()
+    security_event_record(
+        event_type="pattern_created",
+        event_category=AuditCategory.DATA_ACCESS,
+        description=f"{discovered_by_agent} recorded the pattern {pattern.pattern_id}.",
+        client_account_id=engagement.client_account_id,
+        engagement_id=engagement.pk,
+        actor_user_id=tenant.user_id if tenant is not None else None,
+        details={"pattern": str(pattern.pk), "pattern_id": pattern.pattern_id, "pattern_type": pattern_type},
     )
     return PatternRecorded(pattern=pattern, created=True)
 

@@ -7,6 +7,7 @@ query here runs under RLS for that client account; views never filter by tenant.
 from __future__ import annotations
 
 from django.conf import settings
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import exceptions, status
 from rest_framework.pagination import CursorPagination
@@ -231,7 +232,7 @@ class PatternSearchView(SearchAPIView):
 
 class PatternSimilarView(SearchAPIView):
     @extend_schema(
-        parameters=[PatternSimilarQuery, OpenApiParameter("pattern_id", str, OpenApiParameter.PATH)],
+        parameters=[PatternSimilarQuery, OpenApiParameter("pattern_id", OpenApiTypes.UUID, OpenApiParameter.PATH)],
         responses=SearchOutput,
         summary="Patterns similar to this one",
     )

@@ -31,6 +31,19 @@ class TokenCreateView(APIView):
     throttle_classes = [ScopedRateThrottle]
     throttle_scope = "login"
 
+    def throttled(self, request, wait):
+        # Refused before the view runs, so before the login_failed record: audit it here.
+        security_event_record(
+            event_type="login_throttled",
+            event_category=SecurityAuditLog.Category.AUTHENTICATION,
+            severity=SecurityAuditLog.Severity.WARNING,
+            description="API login refused: too many attempts from this client.",
+            request=request._request,
+            details={"retry_after_seconds": None if wait is None else round(wait)},
+            is_blocked=True,
+        )
+        super().throttled(request, wait)
+
     @extend_schema(request=TokenCreateInput, responses={201: inline_serializer("TokenOutput", {"token": serializers.CharField(), "expires_at": serializers.DateTimeField()})})
     def post(self, request):
         data = TokenCreateInput(data=request.data)
@@ -97,7 +110,7 @@ class EngagementListCreateView(TenantRequiredMixin, APIView):
 
     permission_classes = [IsAuthenticated, ManagersWrite]
 
-    @extend_schema(responses={200: EngagementOutput(many=True)})
+    @extend_schema(responses={200: inline_serializer("EngagementList", {"results": EngagementOutput(many=True)})})
     def get(self, request):
         engagements = Engagement.objects.order_by("name")
         return Response({"results": EngagementOutput(engagements, many=True).data})

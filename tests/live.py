@@ -81,10 +81,11 @@ def gunicorn_server(*, runtime_db: dict | None = None, threads: int = 1, env: di
 
 
 @contextmanager
-def pgbouncer(*, pool_size: int = 3):
+def pgbouncer(*, pool_size: int = 3, options: dict | None = None):
     """PgBouncer in transaction pooling mode in front of the test database.
 
-    Yields the runtime DATABASES entry that goes through it.
+    ``options``: more [pgbouncer] settings (e.g. query_wait_timeout). Yields the runtime
+    DATABASES entry that goes through it.
     """
     if shutil.which("pgbouncer") is None:
         raise RuntimeError("pgbouncer is not installed: run `make system-deps` (Debian package pgbouncer).")
@@ -102,6 +103,7 @@ def pgbouncer(*, pool_size: int = 3):
         f"default_pool_size = {pool_size}\nmax_client_conn = 200\n"
         "ignore_startup_parameters = extra_float_digits,options\n"
         f"logfile = {workdir / 'pgbouncer.log'}\npidfile = {workdir / 'pgbouncer.pid'}\n"
+        + "".join(f"{name} = {value}\n" for name, value in (options or {}).items())
     )
     os.chmod(workdir, 0o755)
     for name in ("userlist.txt", "pgbouncer.ini"):
@@ -110,7 +112,11 @@ def pgbouncer(*, pool_size: int = 3):
     if os.geteuid() == 0:
         command[1:1] = ["-u", PGBOUNCER_USER]
         shutil.chown(workdir, PGBOUNCER_USER)
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    # A file, not a pipe: nobody reads a pipe while the server runs, and once its buffer
+    # is full (PgBouncer logs every refused client during a database outage) PgBouncer
+    # blocks on the write and stops answering.
+    console = open(workdir / "pgbouncer.out", "wb")
+    process = subprocess.Popen(command, stdout=console, stderr=subprocess.STDOUT)
     try:
         deadline = time.monotonic() + 15
         while True:
@@ -119,7 +125,7 @@ def pgbouncer(*, pool_size: int = 3):
                     break
             except OSError:
                 if process.poll() is not None or time.monotonic() > deadline:
-                    output = process.stdout.read().decode() if process.stdout else ""
+                    output = (workdir / "pgbouncer.out").read_text()
                     log = (workdir / "pgbouncer.log").read_text() if (workdir / "pgbouncer.log").exists() else ""
                     raise RuntimeError(f"pgbouncer did not start: {output} {log}")
                 time.sleep(0.1)
@@ -130,4 +136,5 @@ def pgbouncer(*, pool_size: int = 3):
             process.wait(10)
         except subprocess.TimeoutExpired:
             process.kill()
+        console.close()
         shutil.rmtree(workdir, ignore_errors=True)

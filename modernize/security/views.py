@@ -1,7 +1,7 @@
 """Role change approvals over the API; the rules live in modernize/security/services.py."""
 
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import status
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
@@ -19,7 +19,7 @@ class RoleChangeListCreateView(TenantRequiredMixin, APIView):
 
     permission_classes = [IsAuthenticated]
 
-    @extend_schema(parameters=[RoleChangeListQuery], responses={200: RoleChangeOutput(many=True)})
+    @extend_schema(parameters=[RoleChangeListQuery], responses={200: inline_serializer("RoleChangeList", {"results": RoleChangeOutput(many=True)})})
     def get(self, request):
         query = RoleChangeListQuery(data=request.query_params)
         query.is_valid(raise_exception=True)
