@@ -41,8 +41,12 @@ run: migrate
 test: venv system-deps
 	$(PY) -m pytest
 
+# Benchmarks print method, data size, machine and figures, and save JSON under bench/*/.
 bench: venv
-	$(PY) bench/run_all.py
+	DEBUG=1 $(PY) bench/rls_overhead/run.py
+	DEBUG=1 $(PY) bench/vector_search/run.py --sizes 10000 100000
+	DEBUG=1 $(PY) bench/seeding/run.py --profile demo
+	DEBUG=1 $(PY) bench/seeding/run.py --profile large
 
 # Long reliability run (60 s load, PostgreSQL restarts, more fuzzing): artifacts/soak-report.md
 soak: venv system-deps

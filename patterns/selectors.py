@@ -309,20 +309,20 @@ def patterns_similar_to_vector(
         strategy = STRATEGY_EXACT
         rows = _nearest_exactly(candidates, literal, k, alias=alias)
     else:
-        try:
-            strategy = STRATEGY_INDEX
-            rows = _nearest_by_index(candidates, literal, k)
-            if len(rows) < min(k, plan.candidates):
-                logger.warning(
-                    "Vector index under-filled a search (%d of %d rows): answered exactly; raise HNSW_MAX_SCAN_TUPLES "
-                    "or EXACT_SEARCH_COST_RATIO.",
-                    len(rows),
-                    min(k, plan.candidates),
-                )
-                strategy = STRATEGY_EXACT_FALLBACK
-                rows = _nearest_exactly(candidates, literal, k, alias=alias)
-        finally:
-            _restore_sort(plan, alias=alias)
+        strategy = STRATEGY_INDEX
+        rows = _nearest_by_index(candidates, literal, k)
+        if len(rows) < min(k, plan.candidates):
+            logger.warning(
+                "Vector index under-filled a search (%d of %d rows): answered exactly; raise HNSW_MAX_SCAN_TUPLES "
+                "or EXACT_SEARCH_COST_RATIO.",
+                len(rows),
+                min(k, plan.candidates),
+            )
+            strategy = STRATEGY_EXACT_FALLBACK
+            rows = _nearest_exactly(candidates, literal, k, alias=alias)
+        # Not in a finally: after a database error the transaction is aborted, and its
+        # rollback (to the caller's savepoint at the latest) undoes the settings anyway.
+        _restore_sort(plan, alias=alias)
 
     # Relaxed iterative scans may return the k rows slightly out of order.
     rows.sort(key=lambda row: (row[1], str(row[0].pk)))

@@ -47,7 +47,7 @@ from seeding.constants import (
     TenantSpec,
 )
 from seeding.factories.agents import AGENT_TASKS, TASK_ERRORS
-from seeding.factories.flows import FLOW_CREWS, FLOW_PHASES, FLOW_STATUS_WEIGHTS, MasterFlowFactory
+from seeding.factories.flows import FLOW_CREWS, FLOW_STATUS_WEIGHTS, MasterFlowFactory
 from seeding.factories.llm import CALL_CONTEXTS, FAILURES, MODEL_MIX, REQUEST_ID_PREFIX
 from seeding.factories.patterns import FINDINGS, TECHNOLOGIES
 from seeding.factories.platforms import CREDENTIAL_PROFILES, PlatformCredentialFactory
@@ -60,7 +60,7 @@ from seeding.factories.tenancy import (
     UserFactory,
 )
 from tenancy.authentication import token_digest
-from tenancy.models import ROLE_RANK, Role, User
+from tenancy.models import ROLE_RANK, Role
 
 HOUR = dt.timedelta(hours=1)
 DAY = dt.timedelta(days=1)
@@ -425,9 +425,10 @@ def role_changes(world: TenantWorld) -> tuple[list[dict], list[dict]]:
     ]
     for user_id, count in per_user.items():
         role = initial[user_id]
-        at = ctx.start + dt.timedelta(days=rng.randint(1, 20))
-        for n in range(count):
-            at = min(at + dt.timedelta(days=rng.randint(5, 40), hours=rng.randint(0, 9)), ctx.now - 2 * HOUR)
+        # Requests spread over the window; each is decided before the next one is made.
+        times = sorted(_between(rng, ctx.start, ctx.now - 3 * HOUR) for _ in range(count))
+        for n, at in enumerate(times):
+            next_at = times[n + 1] if n + 1 < count else ctx.now - HOUR
             options = [r for r in (Role.VIEWER, Role.ANALYST, Role.ENGAGEMENT_MANAGER, Role.CLIENT_ADMIN) if r != role]
             requested = rng.choices(options, weights=[1 if r == Role.CLIENT_ADMIN else 3 for r in options], k=1)[0]
             last = n == count - 1
@@ -438,7 +439,10 @@ def role_changes(world: TenantWorld) -> tuple[list[dict], list[dict]]:
             approver = ctx.platform_admin_id if requested == Role.CLIENT_ADMIN or requested_by == admin else admin
             approval_id = new_id(rng)
             engagement = rng.choice(world.engagements)["name"]
-            decided_at = at + dt.timedelta(hours=rng.randint(1, 70)) if status != "PENDING" else None
+            # Decisions, like everything seeded, happen before the reference time.
+            decided_at = None
+            if status != "PENDING":
+                decided_at = at + max(dt.timedelta(seconds=1), min(dt.timedelta(hours=rng.randint(1, 70)), (next_at - at) / 2))
             expires = at + 7 * DAY
             approvals.append(
                 {
@@ -480,7 +484,6 @@ def role_changes(world: TenantWorld) -> tuple[list[dict], list[dict]]:
                         path=f"/api/v1/role-changes/{approval_id}/reject/", method="POST",
                     )
                 )
-            at = decided_at or at
         final_roles[user_id] = role
     world.staff = [(user_id, final_roles.get(user_id, role)) for user_id, role in world.staff]
     for row in world.memberships:

@@ -31,7 +31,7 @@ from django.db.models import Q
 from modernize.agents.models import AgentPerformanceDaily, AgentTaskHistory
 from modernize.agents.services import agent_performance_daily_rollup
 from modernize.flows.models import MasterFlow
-from modernize.llm.models import LLMModelPricing, LLMUsageLog, LLMUsageSummary, PeriodType
+from modernize.llm.models import LLMUsageLog, LLMUsageSummary, PeriodType
 from modernize.llm.services import llm_usage_summary_rollup
 from modernize.platforms.models import (
     CredentialAccessLog,
@@ -313,14 +313,21 @@ def _seed(run: _Run, profile, seed: int, now: dt.datetime, specs: list[TenantSpe
     if not dry_run:
         # Before the removal, so that deleting a re-run's old rows checks no keys either.
         t0 = time.monotonic()
+        truncated = 0
         for model, planned in _planned_rows(profile).items():
             kept = model.objects.exclude(client_account_id__in=remove).count()
             threshold = INDEX_REBUILD_MIN_PATTERNS if model is AgentDiscoveredPattern else BULK_MODE_MIN_ROWS
             if planned >= max(threshold, kept):
-                bulk.drop(model._meta.db_table)
+                bulk.drop(model._meta.db_table)  # holds the table's exclusive lock from here
+                if not model.objects.exclude(client_account_id__in=remove).exists():
+                    # Every row is a replaced tenant's (these fact tables have no incoming
+                    # keys): TRUNCATE leaves no dead tuples for the index builds to scan.
+                    truncated += model.objects.count()
+                    with connections[OWNER_ALIAS].cursor() as cursor:
+                        cursor.execute(f'TRUNCATE "{model._meta.db_table}"')
         run.phase("drop keys and indexes of bulk-loaded tables", time.monotonic() - t0)
         t0 = time.monotonic()
-        run.report.removed_rows = seeded_tenants_remove(client_account_ids=remove)
+        run.report.removed_rows = truncated + seeded_tenants_remove(client_account_ids=remove)
         run.phase("remove previous rows", time.monotonic() - t0)
 
     # The tenant graphs first: they name every user, and users are upserted in one go.

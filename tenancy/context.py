@@ -23,8 +23,8 @@ from django.db import connections, transaction
 RUNTIME_ALIAS = "default"
 OWNER_ALIAS = "owner"
 
-# Every setting the policies read; restored on exit when nested in an outer transaction.
-_SETTING_NAMES = ("app.client_id", "app.user_id", "app.role", "app.engagement_ids", "statement_timeout")
+# Assumed (SET LOCAL ROLE) by users limited to assigned engagements; see tenancy/rls.py.
+RESTRICTED_ROLE = "application_restricted_role"
 
 
 class TenantContextError(RuntimeError):
@@ -155,15 +155,18 @@ def tenant_context(
     token = _tenant.set(state)
     try:
         with transaction.atomic(using=RUNTIME_ALIAS):
-            previous = _apply(
-                {
-                    "app.client_id": client_id,
-                    "app.user_id": user_id or "",
-                    "app.role": role or "",
-                    "app.engagement_ids": _engagement_array(state.engagement_ids),
-                    "statement_timeout": str(settings.DB_STATEMENT_TIMEOUT_MS),
-                }
-            )
+            values = {
+                "app.client_id": client_id,
+                "app.user_id": user_id or "",
+                "app.role": role or "",
+                "app.engagement_ids": _engagement_array(state.engagement_ids),
+                "statement_timeout": str(settings.DB_STATEMENT_TIMEOUT_MS),
+            }
+            if state.engagement_ids is not None:
+                # Only the restricted role carries the engagement policy, so unrestricted
+                # users plan exactly like tenant-only queries.
+                values["role"] = RESTRICTED_ROLE
+            previous = _apply(values)
             yield state
             if previous is not None and not connections[RUNTIME_ALIAS].needs_rollback:
                 _apply(previous)

@@ -178,28 +178,35 @@ class CreateApplicationRole(_SQLOperation):
         return f"Create {APPLICATION_ROLE} if missing"
 
 
-ENGAGEMENTS_SETTING = "(SELECT nullif(current_setting('app.engagement_ids', true), ''))"
+RESTRICTED_ROLE = "application_restricted_role"
+ENGAGEMENTS_SETTING = "(SELECT nullif(current_setting('app.engagement_ids', true), ''))::uuid[]"
 ROLE_SETTING = "(SELECT current_setting('app.role', true))"
 ENGAGEMENT_POLICY = "engagement_access"
 VIEWER_POLICIES = ("viewer_no_insert", "viewer_no_update", "viewer_no_delete")
 
 
-def engagement_rls_sql(table: str, *, column: str = "engagement_id", viewers_read_only: bool = True) -> tuple[list[str], list[str]]:
+def engagement_rls_sql(
+    table: str, *, column: str = "engagement_id", nullable: bool = False, viewers_read_only: bool = True
+) -> tuple[list[str], list[str]]:
     """Forward and reverse SQL of the role-based policies inside one client account.
 
-    ``engagement_access`` is RESTRICTIVE, so it narrows the tenant policy and never widens
-    it: rows of an engagement outside ``app.engagement_ids`` are invisible and cannot be
-    written; client-level rows (engagement NULL) stay visible to every member; an empty
-    setting (client admins, engagement managers) means every engagement. The settings are
-    sub-selects (InitPlans, evaluated once), and the tenant predicate of
-    ``tenant_isolation`` stays the index condition.
+    ``engagement_access`` is RESTRICTIVE and applies only to ``application_restricted_role``,
+    which ``tenant_context`` assumes (``SET LOCAL ROLE``) for analysts and viewers. Client
+    admins and engagement managers stay the login role and are bound by the tenant policy
+    alone, so their queries plan exactly like tenant-only ones. For restricted users the
+    predicate is ``engagement_id = ANY (<allowed>)`` (an InitPlan: evaluated once, usable as
+    an index condition), plus ``OR engagement_id IS NULL`` on tables where the column is
+    nullable (client-level rows stay visible to every member). No allowed engagement: no
+    engagement row (fail closed).
     """
     t = _q(table)
     c = _q(column)
-    predicate = f"({c} IS NULL OR {ENGAGEMENTS_SETTING} IS NULL OR {c} = ANY ({ENGAGEMENTS_SETTING}::uuid[]))"
+    predicate = f"({c} = ANY ({ENGAGEMENTS_SETTING}))"
+    if nullable:
+        predicate = f"({c} IS NULL OR {c} = ANY ({ENGAGEMENTS_SETTING}))"
     not_viewer = f"({ROLE_SETTING} IS DISTINCT FROM 'viewer')"
     forward = [
-        f"CREATE POLICY {ENGAGEMENT_POLICY} ON {t} AS RESTRICTIVE FOR ALL TO {APPLICATION_ROLE} USING {predicate} WITH CHECK {predicate}",
+        f"CREATE POLICY {ENGAGEMENT_POLICY} ON {t} AS RESTRICTIVE FOR ALL TO {RESTRICTED_ROLE} USING {predicate} WITH CHECK {predicate}",
     ]
     reverse = [f"DROP POLICY IF EXISTS {ENGAGEMENT_POLICY} ON {t}"]
     if viewers_read_only:
@@ -212,12 +219,54 @@ def engagement_rls_sql(table: str, *, column: str = "engagement_id", viewers_rea
     return forward, reverse
 
 
+def column_is_nullable(connection, table: str, column: str) -> bool:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT NOT attnotnull FROM pg_attribute WHERE attrelid = %s::regclass AND attname = %s", [_q(table), column]
+        )
+        return cursor.fetchone()[0]
+
+
+class CreateRestrictedRole(_SQLOperation):
+    """Create ``application_restricted_role`` (member of application_role) and let the
+    runtime login (settings.DATABASES["default"]["USER"]) assume it with SET ROLE, without
+    inheriting it (policies bind a role's members only through inheritance).
+
+    Idempotent; the reverse leaves the cluster-wide role in place.
+    """
+
+    def deconstruct(self):
+        return (self.__class__.__qualname__, [], {})
+
+    def forward_sql(self):
+        from django.conf import settings
+
+        runtime = settings.DATABASES["default"]["USER"].replace("'", "''")
+        return [
+            "DO $$ BEGIN "
+            f"IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{RESTRICTED_ROLE}') THEN "
+            f"CREATE ROLE {RESTRICTED_ROLE} NOLOGIN NOBYPASSRLS NOSUPERUSER NOCREATEDB NOCREATEROLE; END IF; "
+            f"IF NOT pg_has_role('{RESTRICTED_ROLE}', '{APPLICATION_ROLE}', 'MEMBER') THEN GRANT {APPLICATION_ROLE} TO {RESTRICTED_ROLE}; END IF; "
+            # INHERIT FALSE: the login does not carry the restricted role's policies
+            # until it SETs the role; SET TRUE: it may.
+            f"IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{runtime}') THEN "
+            f"GRANT {RESTRICTED_ROLE} TO {_q(settings.DATABASES['default']['USER'])} WITH INHERIT FALSE, SET TRUE; END IF; "
+            "END $$",
+        ]
+
+    def reverse_sql(self):
+        return []
+
+    def describe(self):
+        return f"Create {RESTRICTED_ROLE} if missing"
+
+
 class EnableEngagementRLS(_SQLOperation):
     """Role-based access inside a client account for one engagement-scoped table.
 
-    ``column`` is the engagement key (``id`` for engagements itself). With
-    ``viewers_read_only`` (the default) the viewer role may read but not write.
-    Apply after ``EnableTenantRLS`` on the same table.
+    ``column`` is the engagement key (``id`` for engagements itself); whether it is
+    nullable is read from the catalog. With ``viewers_read_only`` (the default) the viewer
+    role may read but not write. Apply after ``EnableTenantRLS`` on the same table.
     """
 
     def __init__(self, table: str, column: str = "engagement_id", viewers_read_only: bool = True):
@@ -233,11 +282,17 @@ class EnableEngagementRLS(_SQLOperation):
             kwargs["viewers_read_only"] = False
         return (self.__class__.__qualname__, [self.table], kwargs)
 
-    def forward_sql(self):
-        return engagement_rls_sql(self.table, column=self.column, viewers_read_only=self.viewers_read_only)[0]
+    def _sql(self, schema_editor):
+        nullable = column_is_nullable(schema_editor.connection, self.table, self.column)
+        return engagement_rls_sql(self.table, column=self.column, nullable=nullable, viewers_read_only=self.viewers_read_only)
 
-    def reverse_sql(self):
-        return engagement_rls_sql(self.table, column=self.column, viewers_read_only=self.viewers_read_only)[1]
+    def database_forwards(self, app_label, schema_editor, from_state, to_state):
+        for statement in self._sql(schema_editor)[0]:
+            schema_editor.execute(statement)
+
+    def database_backwards(self, app_label, schema_editor, from_state, to_state):
+        for statement in self._sql(schema_editor)[1]:
+            schema_editor.execute(statement)
 
     def describe(self):
         return f"Enable engagement/role row-level security on {self.table}"

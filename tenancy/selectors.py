@@ -59,7 +59,7 @@ def rls_status_rows() -> list[dict]:
     from django.db import connections
 
     from tenancy.checks import engagement_tables, tenant_tables
-    from tenancy.rls import APPLICATION_ROLE, ENGAGEMENT_POLICY, TENANT_POLICY
+    from tenancy.rls import APPLICATION_ROLE, ENGAGEMENT_POLICY, RESTRICTED_ROLE, TENANT_POLICY
 
     tenant = tenant_tables()
     engagement_scoped = engagement_tables()
@@ -98,7 +98,7 @@ def rls_status_rows() -> list[dict]:
             )
             needs_engagement_policy = table in engagement_scoped
             has_engagement_policy = any(
-                p["name"] == ENGAGEMENT_POLICY and not p["permissive"] and APPLICATION_ROLE in p["roles"] for p in policies
+                p["name"] == ENGAGEMENT_POLICY and not p["permissive"] and RESTRICTED_ROLE in p["roles"] for p in policies
             )
             rows.append(
                 {

@@ -17,7 +17,8 @@ Method
   * Configurations: ``owner`` (no RLS), ``tenant_only`` (runtime role, engagement policies
     dropped for the phase), ``rls_admin`` (runtime, all policies, client admin: no
     engagement restriction) and ``rls_analyst`` (runtime, all policies, analyst assigned to
-    two engagements incl. the queried one).
+    two engagements incl. the queried one, as application_restricted_role like
+    tenancy.context sets it).
   * EXPLAIN (ANALYZE, BUFFERS) of every runtime query is saved; the tenant predicate is
     checked to be part of an ``Index Cond``.
 
@@ -262,7 +263,10 @@ def context_for(config: str, tenant: str, engagements: list[str]) -> list[tuple[
         return None
     role = "analyst" if config == "rls_analyst" else "client_admin"
     restricted = "{" + ",".join(engagements[:2]) + "}" if config == "rls_analyst" else ""
-    return [("app.client_id", tenant), ("app.user_id", ""), ("app.role", role), ("app.engagement_ids", restricted)]
+    context = [("app.client_id", tenant), ("app.user_id", ""), ("app.role", role), ("app.engagement_ids", restricted)]
+    if config == "rls_analyst":
+        context.append(("role", "application_restricted_role"))  # as tenancy.context does
+    return context
 
 
 def measure(configs: list[str], conns: dict, qs: dict, params: dict, tenant: str, engagements: list[str], rounds: int) -> dict:
@@ -279,7 +283,10 @@ def measure(configs: list[str], conns: dict, qs: dict, params: dict, tenant: str
 def set_engagement_policies(conn, present: bool) -> None:
     for table in engagement_tables():
         column = "id" if table == "engagements" else "engagement_id"
-        forward, reverse = engagement_rls_sql(table, column=column, viewers_read_only=False)
+        nullable = conn.execute(
+            "SELECT NOT attnotnull FROM pg_attribute WHERE attrelid = %s::regclass AND attname = %s", [table, column]
+        ).fetchone()[0]
+        forward, reverse = engagement_rls_sql(table, column=column, nullable=nullable, viewers_read_only=False)
         for statement in reverse:
             conn.execute(statement)
         if present:

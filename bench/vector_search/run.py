@@ -36,9 +36,9 @@ from urllib.parse import quote
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT))
+sys.path[:0] = [str(ROOT), str(Path(__file__).resolve().parent)]
 
-from bench.vector_search import datasets  # noqa: E402
+import datasets  # noqa: E402
 
 BENCH_DB = "bench_vectors"
 SHARES = {"0.1%": 0.001, "1%": 0.01, "10%": 0.10, "50%": 0.50}
@@ -94,6 +94,16 @@ def create_database(server, env: dict) -> None:
         conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(BENCH_DB)))
         conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(BENCH_DB)))
     subprocess.run([sys.executable, "manage.py", "migrate", "--no-input", "-v0"], cwd=ROOT, env={**os.environ, **env}, check=True)
+
+
+def drop_database(server) -> None:
+    import psycopg
+    from django.db import connections
+    from psycopg import sql
+
+    connections.close_all()
+    with psycopg.connect(**_conninfo(server, "owner", "postgres"), autocommit=True) as conn:
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(BENCH_DB)))
 
 
 def owner_connection(server):
@@ -499,6 +509,7 @@ def main(argv=None) -> int:
     parser.add_argument("--no-variants", action="store_true", help="Skip IVFFlat, halfvec and TOAST comparisons.")
     parser.add_argument("--variants-datasets", nargs="+", default=["clustered"], help="Datasets that get the variant comparisons.")
     parser.add_argument("--output", type=Path, default=RESULTS)
+    parser.add_argument("--keep-database", action="store_true", help=f"Leave {BENCH_DB} in place afterwards (it holds ~2 GB at 100K).")
     parser.add_argument("--seed", type=int, default=20261204)
     args = parser.parse_args(argv)
 
@@ -544,6 +555,8 @@ def main(argv=None) -> int:
         http_process.terminate()
         http_process.wait(timeout=30)
         conn.close()
+        if not args.keep_database:
+            drop_database(server)
     report["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
     report["total_seconds"] = round(time.perf_counter() - total_started, 1)
     args.output.write_text(json.dumps(report, indent=2) + "\n")

@@ -99,6 +99,8 @@ class AgentTaskHistory(TenantModel):
         indexes = [
             models.Index(fields=["flow", "started_at"], name="agent_task_flow_started_idx"),
             models.Index(fields=["client_account", "started_at"], name="agent_task_client_started_idx"),
+            # A page of an engagement's history, newest first (the admin and API path).
+            models.Index(fields=["client_account", "engagement", "-started_at"], name="agent_task_eng_started_idx"),
             # The platform-wide daily roll-up selects one day of every tenant.
             models.Index(fields=["started_at"], name="agent_task_started_idx"),
             models.Index(fields=["client_account", "agent_name", "-started_at"], name="agent_task_agent_started_idx"),

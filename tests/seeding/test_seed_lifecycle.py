@@ -94,3 +94,31 @@ def test_if_empty_skips_a_populated_database_and_prints_the_logins(settings, wor
         assert not ClientAccount.objects.filter(id=TEST_TENANT_1).exists()
     assert "not seeding" in out.getvalue()
     assert "admin@techcorp.example" in out.getvalue() and DEMO_PASSWORD in out.getvalue()
+
+
+def _schema_of(table):
+    from django.db import connections
+
+    with platform_context(reason="tests: catalog"):
+        with connections["owner"].cursor() as cursor:
+            cursor.execute("SELECT indexdef FROM pg_indexes WHERE tablename = %s ORDER BY indexname", [table])
+            indexes = [r[0] for r in cursor.fetchall()]
+            cursor.execute(
+                "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint WHERE conrelid = %s::regclass ORDER BY conname", [table]
+            )
+            constraints = cursor.fetchall()
+            cursor.execute("SELECT relrowsecurity, relforcerowsecurity FROM pg_class WHERE oid = %s::regclass", [table])
+            rls = cursor.fetchone()
+    return indexes, constraints, rls
+
+
+def test_the_bulk_path_restores_keys_indexes_and_rls_exactly(seed):
+    """600 patterns take the bulk path (keys and indexes dropped, HNSW rebuilt); twice, to replace."""
+    before = _schema_of("agent_discovered_patterns")
+    assert any("hnsw" in definition for definition in before[0]) and any("FOREIGN KEY" in d for _, d in before[1])
+    seed(patterns=600)
+    first = seeded_data_digest(client_account_ids=[TEST_TENANT_1, TEST_TENANT_2])
+    report = seed(patterns=600)
+    assert _schema_of("agent_discovered_patterns") == before and before[2] == (True, True)
+    assert seeded_data_digest(client_account_ids=[TEST_TENANT_1, TEST_TENANT_2]) == first
+    assert "recreate keys and indexes" in report.phases and report.stats["agent_discovered_patterns"].rows == 600

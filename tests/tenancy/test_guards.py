@@ -149,7 +149,7 @@ def test_mutation_removing_the_engagement_predicate_is_detected(world, django_db
             with pytest.raises(AssertionError):
                 assert e2 not in leaked
         finally:
-            forward, reverse = engagement_rls_sql("engagements", column="id", viewers_read_only=False)
+            forward, reverse = engagement_rls_sql("engagements", column="id", nullable=False, viewers_read_only=False)
             with psycopg.connect(conninfo, autocommit=True) as conn:
                 conn.execute(reverse[-1])
                 conn.execute(forward[0])

@@ -72,6 +72,8 @@ class Command(BaseCommand):
         for phase, seconds in report.phases.items():
             self.stdout.write(f"  {phase}: {seconds:.2f} s")
         self.stdout.write("  (seconds per model: generation + load; the next tenant is generated while one loads, so they overlap)")
+        if report.dry_run:
+            self.stdout.write("  (dry run: no embeddings, no roll-ups; nothing was written)")
         verb = "Would write" if report.dry_run else "Wrote"
         self.stdout.write(self.style.SUCCESS(f"{verb} {report.total_rows:,} rows in {total_seconds:.1f} s (seed {report.seed})."))
 
