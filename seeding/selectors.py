@@ -6,12 +6,13 @@ import hashlib
 
 from django.db import connections
 
-from modernize.agents.models import AgentPerformanceDaily
+from modernize.agents.models import AgentPerformanceDaily, AgentTaskHistory
 from modernize.llm.models import LLMUsageSummary
 from modernize.platforms.models import PlatformCredential
+from patterns.models import AgentDiscoveredPattern
 from seeding.constants import PLATFORM_ADMIN_EMAIL
-from tenancy.context import OWNER_ALIAS, platform_context
-from tenancy.models import ClientAccount, User
+from tenancy.context import OWNER_ALIAS, platform_context, tenant_context
+from tenancy.models import ClientAccount, Engagement, User
 
 # Columns whose value is not a function of (seed, profile): the roll-up services' own ids
 # and clocks, Fernet's random IV and timestamp, the user's last login.
@@ -73,3 +74,19 @@ def seeded_data_digest(*, client_account_ids: list, include_users: bool = True) 
                 count, table_digest = cursor.fetchone()
                 digest.update(f"{model._meta.db_table}:{count}:{table_digest}\n".encode())
     return digest.hexdigest()
+
+
+def seeded_tenant_visibility(*, client_account_ids: list) -> dict[str, dict[str, int]]:
+    """What each tenant sees of its own rows as the runtime role, inside its tenant_context (RLS applies).
+
+    A check that committed seed data is usable by requests, not only by the owner.
+    """
+    visible = {}
+    for client_account_id in client_account_ids:
+        with tenant_context(client_account_id):
+            visible[str(client_account_id)] = {
+                "engagements": Engagement.objects.count(),
+                "agent_task_history": AgentTaskHistory.objects.count(),
+                "agent_discovered_patterns": AgentDiscoveredPattern.objects.count(),
+            }
+    return visible

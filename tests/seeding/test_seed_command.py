@@ -93,6 +93,9 @@ def test_same_seed_same_data_on_fresh_databases(fresh_databases):
     assert _digest(_manage(second, "seed_comprehensive", *MINI).stdout) == _digest(seeded.stdout)
     assert "admin@techcorp.example" in seeded.stdout and "platform@modernize.example" in seeded.stdout
     assert _count(first, "agent_task_history") == _count(second, "agent_task_history") > 0
+    # Committed and readable by the runtime role inside each tenant's context.
+    visible = re.search(r"^  TechCorp Solutions: (\d+) engagements, ([\d,]+) agent tasks, ([\d,]+) patterns$", seeded.stdout, re.MULTILINE)
+    assert visible and int(visible.group(1)) == 3 and int(visible.group(3).replace(",", "")) == 150
 
     skipped = _manage(first, "seed_comprehensive", "--if-empty")
     assert "not seeding" in skipped.stdout and "viewer@globalretail.example" in skipped.stdout

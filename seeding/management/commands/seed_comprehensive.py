@@ -3,7 +3,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from seeding.constants import DEFAULT_SEED, DEMO_PASSWORD, PLATFORM_ADMIN_EMAIL, PROFILES, ROLE_LOGINS, tenant_specs
-from seeding.selectors import client_accounts_exist, seeded_data_digest
+from seeding.selectors import client_accounts_exist, seeded_data_digest, seeded_tenant_visibility
 from seeding.services import SeedRefused, seed_comprehensive, seed_profile
 
 
@@ -57,6 +57,14 @@ class Command(BaseCommand):
             raise CommandError(str(exc)) from exc
 
         self._print_table(report)
+        if not dry_run:
+            self.stdout.write("Visible through RLS (runtime role, tenant_context):")
+            for spec in specs:
+                seen = seeded_tenant_visibility(client_account_ids=[spec.id])[str(spec.id)]
+                self.stdout.write(
+                    f"  {spec.name}: {seen['engagements']} engagements, {seen['agent_task_history']:,} agent tasks, "
+                    f"{seen['agent_discovered_patterns']:,} patterns"
+                )
         if digest and not dry_run:
             self.stdout.write(f"Digest: {seeded_data_digest(client_account_ids=[s.id for s in specs])}")
         self._print_logins(specs)
