@@ -160,6 +160,10 @@ def _provision(info, credentials_file: Path, pgdata: Path) -> dict:
                 sql.Identifier(RUNTIME_ROLE), sql.Literal(credentials[RUNTIME_ROLE]), sql.Identifier(APPLICATION_ROLE)
             )
         )
+        # A bound for the runtime role's statements outside tenant transactions too (login,
+        # health checks); tenant transactions set DB_STATEMENT_TIMEOUT_MS themselves.
+        conn.execute(sql.SQL("ALTER ROLE {} SET statement_timeout = '30s'").format(sql.Identifier(RUNTIME_ROLE)))
+        conn.execute(sql.SQL("ALTER ROLE {} SET idle_in_transaction_session_timeout = '10min'").format(sql.Identifier(RUNTIME_ROLE)))
         # The extension is not "trusted", so the superuser installs it: in template1 for
         # every database created later (test databases included) and in ours.
         with psycopg.connect(conninfo.replace("dbname=postgres", "dbname=template1"), autocommit=True) as template:

@@ -77,3 +77,13 @@ def test_start_up_stops_with_one_sentence_without_pgvector(django_db_blocker):
                 conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     assert result.returncode != 0
     assert "The vector extension is not installed in this database: run `CREATE EXTENSION vector;`" in result.stderr
+
+
+@pytest.mark.django_db(databases=["default", "owner"])
+def test_runtime_statements_are_bounded_outside_tenant_transactions_too():
+    from django.db import connections
+
+    with connections["default"].cursor() as cursor:
+        cursor.execute("SELECT current_setting('statement_timeout'), current_setting('idle_in_transaction_session_timeout')")
+        statement_timeout, idle_timeout = cursor.fetchone()
+    assert statement_timeout not in ("0", "") and idle_timeout not in ("0", "")
