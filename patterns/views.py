@@ -31,31 +31,10 @@ from patterns.serializers import (
     PatternUpdateInput,
     SearchOutput,
 )
-from tenancy.models import ROLE_RANK, ClientAccount, Engagement, Role
+from tenancy.models import ClientAccount, Engagement, Role
+from tenancy.permissions import HasRole, InTenant
 
 FEATURE_FLAG = "pattern_search"
-
-
-class InTenant(BasePermission):
-    message = "Choose a client account (X-Client-Account-Id) you are a member of."
-    code = "no_tenant"
-
-    def has_permission(self, request, view):
-        return getattr(request._request, "tenant", None) is not None
-
-
-class HasRole(BasePermission):
-    """Reads for every member; ``write_role`` to create or change, ``delete_role`` to delete."""
-
-    code = "role_forbidden"
-
-    def has_permission(self, request, view):
-        if request.method in ("GET", "HEAD", "OPTIONS") or getattr(view, "read_only_post", False):
-            return True
-        needed = view.delete_role if request.method == "DELETE" else view.write_role
-        self.message = f"Requires the {needed} role or higher."
-        role = request._request.tenant.role or ""
-        return ROLE_RANK.get(role, -1) >= ROLE_RANK[needed]
 
 
 class PatternSearchEnabled(BasePermission):

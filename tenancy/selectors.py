@@ -86,10 +86,6 @@ def rls_status_rows() -> list[dict]:
         )
         rows = []
         for table, enabled, forced, policies in cursor.fetchall():
-            if isinstance(policies, str):
-                import json
-
-                policies = json.loads(policies)
             is_tenant = table in tenant
             has_tenant_policy = any(
                 p["name"] == TENANT_POLICY and p["command"] == "ALL" and APPLICATION_ROLE in p["roles"]

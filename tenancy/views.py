@@ -10,10 +10,9 @@ from modernize.api import error_body
 from modernize.security.models import SecurityAuditLog
 from modernize.security.services import security_event_record
 from tenancy.authentication import token_from_header
-from rest_framework.exceptions import PermissionDenied
 
-from tenancy.models import Engagement
-from tenancy.permissions import ManagersWrite
+from tenancy.models import Engagement, Role
+from tenancy.permissions import HasRole, InTenant
 from tenancy.serializers import EngagementInput, EngagementOutput, MembershipOutput
 from tenancy.services import api_token_create, api_token_revoke, engagement_create
 
@@ -78,15 +77,6 @@ class TokenRevokeView(APIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-class TenantRequiredMixin:
-    """Views that need a tenant: answer 403 with a sentence when the request has none."""
-
-    def initial(self, request, *args, **kwargs):
-        super().initial(request, *args, **kwargs)
-        if getattr(request._request, "tenant", None) is None:
-            raise PermissionDenied("No client account selected: you are not a member of any client account (send X-Client-Account-Id).")
-
-
 class MeView(APIView):
     """Who the caller is and which client accounts they may select."""
 
@@ -105,10 +95,11 @@ class MeView(APIView):
         )
 
 
-class EngagementListCreateView(TenantRequiredMixin, APIView):
+class EngagementListCreateView(APIView):
     """The engagements of the client account in context (analysts and viewers: assigned ones)."""
 
-    permission_classes = [IsAuthenticated, ManagersWrite]
+    permission_classes = [IsAuthenticated, InTenant, HasRole]
+    write_role = Role.ENGAGEMENT_MANAGER
 
     @extend_schema(responses={200: inline_serializer("EngagementList", {"results": EngagementOutput(many=True)})})
     def get(self, request):

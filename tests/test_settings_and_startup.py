@@ -87,3 +87,14 @@ def test_runtime_statements_are_bounded_outside_tenant_transactions_too():
         cursor.execute("SELECT current_setting('statement_timeout'), current_setting('idle_in_transaction_session_timeout')")
         statement_timeout, idle_timeout = cursor.fetchone()
     assert statement_timeout not in ("0", "") and idle_timeout not in ("0", "")
+
+
+def test_manage_py_states_a_configuration_error_in_one_sentence():
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check"], cwd=ROOT, capture_output=True, text=True, timeout=60,
+        env={k: v for k, v in os.environ.items() if k not in ("SECRET_KEY", "MODERNIZE_TESTING", "DEBUG", "DJANGO_SETTINGS_MODULE")},
+    )
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == [
+        "Configuration error: SECRET_KEY is not set: set it in the environment or .env (DEBUG=1 allows a development key)."
+    ]

@@ -11,13 +11,14 @@ from modernize.security import services
 from modernize.security.models import RoleChangeApproval
 from modernize.security.serializers import RoleChangeDecisionInput, RoleChangeListQuery, RoleChangeOutput, RoleChangeRequestInput
 from tenancy.models import User
-from tenancy.views import TenantRequiredMixin
+from tenancy.permissions import InTenant
 
 
-class RoleChangeListCreateView(TenantRequiredMixin, APIView):
+class RoleChangeListCreateView(APIView):
     """Role change requests of the selected client account; any member may ask."""
 
-    permission_classes = [IsAuthenticated]
+    # Any member may ask; the rank rules are the service's.
+    permission_classes = [IsAuthenticated, InTenant]
 
     @extend_schema(parameters=[RoleChangeListQuery], responses={200: inline_serializer("RoleChangeList", {"results": RoleChangeOutput(many=True)})})
     def get(self, request):
@@ -44,10 +45,10 @@ class RoleChangeListCreateView(TenantRequiredMixin, APIView):
         return Response(RoleChangeOutput(approval).data, status=status.HTTP_201_CREATED)
 
 
-class RoleChangeDecisionView(TenantRequiredMixin, APIView):
+class RoleChangeDecisionView(APIView):
     """Approve or reject a pending request (rank rules and audit in the service)."""
 
-    permission_classes = [IsAuthenticated]
+    permission_classes = [IsAuthenticated, InTenant]
     decision = None  # "approve" | "reject"
 
     @extend_schema(request=RoleChangeDecisionInput, responses={200: RoleChangeOutput})
